@@ -1,0 +1,3 @@
+from callcore.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""The HTTP API (aiohttp): one router that yields both the routes and the OpenAPI document."""

@@ -1,0 +1,47 @@
+"""Who is calling the API. Every endpoint but health and the public ones needs a bearer token."""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from typing import Protocol
+
+ROLES = ("agent", "dispatcher", "supervisor", "handler", "leader", "admin")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Principal:
+    user_id: str
+    name: str
+    role: str
+    department_id: str | None = None
+
+
+class Authenticator(Protocol):
+    async def authenticate(self, token: str) -> Principal | None: ...
+
+
+class AuthChain:
+    """Tries each authenticator in turn; later capabilities append theirs (user sessions)."""
+
+    def __init__(self, *authenticators: Authenticator) -> None:
+        self.authenticators = list(authenticators)
+
+    async def authenticate(self, token: str) -> Principal | None:
+        for auth in self.authenticators:
+            principal = await auth.authenticate(token)
+            if principal is not None:
+                return principal
+        return None
+
+
+class StaticTokenAuth:
+    """The admin token from the configuration (ops and service-to-service)."""
+
+    def __init__(self, token: str) -> None:
+        self._token = token.encode()
+
+    async def authenticate(self, token: str) -> Principal | None:
+        if self._token and hmac.compare_digest(token.encode(), self._token):
+            return Principal(user_id="admin-token", name="admin token", role="admin")
+        return None

@@ -1,0 +1,38 @@
+"""``GET /api/v1/health``: is every component connected (readiness for ops and tests)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel
+
+from callcore.api.router import ApiRequest, Router
+from callcore.api.services import SERVICES
+
+router = Router("/api/v1")
+
+
+class Health(BaseModel):
+    status: str
+    components: dict[str, bool]
+    spooled_events: bool
+    queued_events: int
+
+
+@router.get("/health", summary="Health of the daemon and its connections", tags=("ops",), auth=False, response=Health,
+            responses={503: "a component is down"})
+async def health(req: ApiRequest[Any, Any]) -> web.Response:
+    services = req.app[SERVICES]
+    names = list(services.health)
+    results = await asyncio.gather(*(services.health[n]() for n in names), return_exceptions=True)
+    components = {n: r is True for n, r in zip(names, results)}
+    ok = all(components.values())
+    body = Health(
+        status="ok" if ok else "degraded",
+        components=components,
+        spooled_events=services.journal.spooled,
+        queued_events=services.journal.backlog,
+    )
+    return web.json_response(body.model_dump(), status=200 if ok else 503)

@@ -1,0 +1,184 @@
+"""Declares API routes once: the aiohttp routes, request validation and the OpenAPI document.
+
+Handlers stay thin (validate, call the service, serialise): the router parses the path, query
+and body into pydantic models before the handler runs, and turns a ``ValidationError`` into a
+400 that names the field.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+
+from callcore.api.auth import Principal
+from callcore.api.errors import ApiError, Forbidden, InvalidInput, Unauthorized
+
+B = TypeVar("B", bound=BaseModel)
+Q = TypeVar("Q", bound=BaseModel)
+
+
+@dataclass(kw_only=True)
+class ApiRequest(Generic[B, Q]):
+    raw: web.Request
+    principal: Principal | None
+    body: B
+    query: Q
+    path: dict[str, str]
+
+    @property
+    def app(self) -> web.Application:
+        return self.raw.app
+
+    @property
+    def user(self) -> Principal:
+        if self.principal is None:
+            raise Unauthorized("authentication required")
+        return self.principal
+
+
+Handler = Callable[[ApiRequest[Any, Any]], Awaitable[Any]]
+
+
+@dataclass(kw_only=True)
+class Route:
+    method: str
+    path: str
+    handler: Handler
+    summary: str
+    tags: tuple[str, ...] = ()
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    response: type[BaseModel] | None = None
+    status: int = 200
+    auth: bool = True
+    roles: frozenset[str] | None = None
+    responses: dict[int, str] = field(default_factory=dict)
+    content_type: str = "application/json"
+
+
+def format_validation_error(exc: ValidationError, where: str) -> InvalidInput:
+    fields = []
+    for err in exc.errors(include_url=False, include_input=False):
+        loc = ".".join(str(p) for p in err["loc"]) or where
+        fields.append({"field": loc, "in": where, "message": err["msg"]})
+    first = fields[0]
+    return InvalidInput(f"{first['field']}: {first['message']}", details=fields)
+
+
+def dump(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, list):
+        return [dump(v) for v in value]
+    return value
+
+
+class Router:
+    def __init__(self, prefix: str = "") -> None:
+        self.prefix = prefix
+        self.routes: list[Route] = []
+
+    def add(self, method: str, path: str, **kw: Any) -> Callable[[Handler], Handler]:
+        def deco(fn: Handler) -> Handler:
+            roles = kw.pop("roles", None)
+            self.routes.append(
+                Route(method=method, path=self.prefix + path, handler=fn, roles=frozenset(roles) if roles else None, **kw)
+            )
+            return fn
+
+        return deco
+
+    def get(self, path: str, **kw: Any) -> Callable[[Handler], Handler]:
+        return self.add("GET", path, **kw)
+
+    def post(self, path: str, **kw: Any) -> Callable[[Handler], Handler]:
+        return self.add("POST", path, **kw)
+
+    def put(self, path: str, **kw: Any) -> Callable[[Handler], Handler]:
+        return self.add("PUT", path, **kw)
+
+    def patch(self, path: str, **kw: Any) -> Callable[[Handler], Handler]:
+        return self.add("PATCH", path, **kw)
+
+    def delete(self, path: str, **kw: Any) -> Callable[[Handler], Handler]:
+        return self.add("DELETE", path, **kw)
+
+
+class _Empty(BaseModel):
+    pass
+
+
+_EMPTY = _Empty()
+AUTH_KEY = web.AppKey("callcore.auth", object)
+
+
+def _wrap(route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    async def handle(request: web.Request) -> web.StreamResponse:
+        principal: Principal | None = None
+        if route.auth:
+            header = request.headers.get("Authorization", "")
+            scheme, _, token = header.partition(" ")
+            if scheme.lower() != "bearer" or not token.strip():
+                raise Unauthorized("missing bearer token")
+            principal = await request.app[AUTH_KEY].authenticate(token.strip())  # type: ignore[attr-defined]
+            if principal is None:
+                raise Unauthorized("invalid or expired token")
+            if route.roles is not None and principal.role not in route.roles:
+                raise Forbidden(f"role {principal.role!r} may not {route.summary.lower()}")
+        query: BaseModel = _EMPTY
+        if route.query is not None:
+            try:
+                query = route.query.model_validate(dict(request.query))
+            except ValidationError as exc:
+                raise format_validation_error(exc, "query") from None
+        body: BaseModel = _EMPTY
+        if route.body is not None:
+            raw = await request.read()
+            try:
+                data = json.loads(raw or b"null")
+            except (ValueError, UnicodeDecodeError):
+                raise InvalidInput("body: not valid JSON", details=[{"field": "body", "in": "body", "message": "not valid JSON"}]) from None
+            try:
+                body = route.body.model_validate(data)
+            except ValidationError as exc:
+                raise format_validation_error(exc, "body") from None
+        result = await route.handler(
+            ApiRequest(raw=request, principal=principal, body=body, query=query, path=dict(request.match_info))
+        )
+        if isinstance(result, web.StreamResponse):
+            return result
+        if result is None and route.status == 204:
+            return web.Response(status=204)
+        return web.json_response(dump(result), status=route.status, dumps=lambda v: json.dumps(v, ensure_ascii=False))
+
+    handle.__name__ = getattr(route.handler, "__name__", "handler")
+    return handle
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except ApiError as exc:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        return web.json_response(exc.to_json(), status=exc.status, headers=headers, dumps=lambda v: json.dumps(v, ensure_ascii=False))
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return web.json_response(
+            {"error_id": exc.reason.lower().replace(" ", "_"), "message": exc.reason}, status=exc.status, headers={
+                k: v for k, v in exc.headers.items() if k.lower() == "allow"
+            }
+        )
+
+
+def install(app: web.Application, routers: Iterable[Router]) -> list[Route]:
+    routes = [r for router in routers for r in router.routes]
+    for route in routes:
+        app.router.add_route(route.method, route.path, _wrap(route))
+    return routes

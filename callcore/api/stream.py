@@ -1,0 +1,65 @@
+"""The live event stream (WebSocket) that ``callcore tail`` and the console read (C-4)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from aiohttp import WSMsgType, web
+from pydantic import BaseModel, Field
+
+from callcore.api.router import ApiRequest, Router
+from callcore.api.services import SERVICES
+from callcore.privacy import mask_phone
+
+router = Router("/api/v1")
+
+
+class StreamQuery(BaseModel):
+    model_config = {"extra": "forbid"}
+    call_id: str | None = Field(default=None, max_length=64)
+    caller: str | None = Field(default=None, max_length=40)
+    type: str | None = Field(default=None, max_length=200, description="comma-separated event types")
+
+
+def matches(item: dict[str, Any], q: StreamQuery) -> bool:
+    if q.call_id and item.get("call_id") != q.call_id:
+        return False
+    if q.caller and item.get("caller") != q.caller:
+        return False
+    if q.type and item.get("type") not in set(q.type.split(",")):
+        return False
+    return True
+
+
+@router.get("/events/stream", summary="Stream live call events over a WebSocket", tags=("ops",), query=StreamQuery)
+async def stream(req: ApiRequest[Any, StreamQuery]) -> web.WebSocketResponse:
+    ws = web.WebSocketResponse(heartbeat=20)
+    await ws.prepare(req.raw)
+    bus = req.app[SERVICES].bus
+    async with bus.subscribe() as sub:
+        reader = asyncio.ensure_future(ws.receive())
+        try:
+            while not ws.closed:
+                getter = asyncio.ensure_future(sub.get())
+                done, _ = await asyncio.wait({getter, reader}, return_when=asyncio.FIRST_COMPLETED)
+                if reader in done:
+                    getter.cancel()
+                    msg = reader.result()
+                    if msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR):
+                        break
+                    reader = asyncio.ensure_future(ws.receive())
+                    continue
+                item = getter.result()
+                if matches(item, req.query):
+                    # Ops read this stream: numbers leave the daemon masked (A-2).
+                    out = {**item, "caller": mask_phone(item.get("caller"))}
+                    data = out.get("data") or {}
+                    if "caller_number" in data:
+                        out["data"] = {**data, "caller_number": mask_phone(data["caller_number"])}
+                    await ws.send_str(json.dumps(out, ensure_ascii=False))
+        finally:
+            reader.cancel()
+            await ws.close()
+    return ws

@@ -1,0 +1,267 @@
+"""The one configuration loader: a TOML file, then ``CALLCORE_*`` environment variables.
+
+Secrets (ARI/AMI passwords, API token, agent SIP passwords) never come from the repository:
+they are read from the environment or from a ``KEY=VALUE`` secrets file outside the tree
+(``CALLCORE_SECRETS_FILE``, by default ``<run_dir>/secrets.env``, written by ``callcore setup``).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets as _secrets
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Mapping
+
+ENV_PREFIX = "CALLCORE_"
+SECRET_KEYS = ("ARI_PASSWORD", "AMI_SECRET", "API_TOKEN", "AGENT_PASSWORD")
+_WEAK_SECRETS = {"", "asterisk", "admin", "secret", "password", "changeme", "amp111"}
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing or malformed; the message names the key."""
+
+
+def default_run_dir() -> Path:
+    state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(state) / "callcore"
+
+
+@dataclass(frozen=True, kw_only=True)
+class AgentSettings:
+    """One SIP softphone account an operator logs in with."""
+
+    number: str
+    name: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class AsteriskSettings:
+    host: str = "127.0.0.1"
+    sip_port: int = 5070
+    http_port: int = 8098
+    ami_port: int = 5048
+    ari_user: str = "callcore"
+    ari_password: str = ""
+    ami_user: str = "callcore"
+    ami_secret: str = ""
+    app: str = "callcore"
+    hotline: str = "96881"
+    # Asterisk's HTTP server refuses sessions past this; the ARI client pool stays below it.
+    http_session_limit: int = 200
+    trunk_match: str = "127.0.0.1"
+    agents: tuple[AgentSettings, ...] = tuple(AgentSettings(number=str(n)) for n in range(1001, 1006))
+    agent_password: str = ""
+    max_call_seconds: int = 7200
+    rtp_start: int = 20000
+    rtp_end: int = 20999
+    bench_extension: bool = False
+    modules_dir: str = "/usr/lib/asterisk/modules"
+    data_dir: str = "/usr/share/asterisk"
+
+    @property
+    def ari_url(self) -> str:
+        return f"http://{self.host}:{self.http_port}/ari"
+
+
+@dataclass(frozen=True, kw_only=True)
+class DatabaseSettings:
+    url: str = ""
+    # Events that could not be written (database down) are spooled here and replayed.
+    spool_file: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApiSettings:
+    host: str = "127.0.0.1"
+    port: int = 8096
+    token: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class LogSettings:
+    level: str = "INFO"
+    json: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class AgiSettings:
+    host: str = "127.0.0.1"
+    port: int = 4574
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    run_dir: Path = field(default_factory=default_run_dir)
+    asterisk: AsteriskSettings = field(default_factory=AsteriskSettings)
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    api: ApiSettings = field(default_factory=ApiSettings)
+    log: LogSettings = field(default_factory=LogSettings)
+    agi: AgiSettings = field(default_factory=AgiSettings)
+    ivr_dir: Path = field(default_factory=lambda: Path(__file__).resolve().parent.parent / "ivr")
+
+    @property
+    def database_url(self) -> str:
+        return self.database.url or f"sqlite+aiosqlite:///{self.run_dir / 'callcore.db'}"
+
+    @property
+    def spool_file(self) -> Path:
+        return Path(self.database.spool_file) if self.database.spool_file else self.run_dir / "event-spool.jsonl"
+
+    @property
+    def sounds_dir(self) -> Path:
+        return self.run_dir / "sounds"
+
+    def check_secrets(self) -> None:
+        """Refuse to run with a missing or well-known credential (A-3)."""
+        for name, value in (
+            ("ARI_PASSWORD", self.asterisk.ari_password),
+            ("AMI_SECRET", self.asterisk.ami_secret),
+            ("API_TOKEN", self.api.token),
+            ("AGENT_PASSWORD", self.asterisk.agent_password),
+        ):
+            if value.lower() in _WEAK_SECRETS or len(value) < 8:
+                raise ConfigError(
+                    f"{ENV_PREFIX}{name} is missing or too weak: set it in the environment or the secrets file"
+                )
+
+
+def _coerce(key: str, raw: Any, current: Any) -> Any:
+    if isinstance(current, bool):
+        if isinstance(raw, bool):
+            return raw
+        text = str(raw).strip().lower()
+        if text in {"1", "true", "yes", "on"}:
+            return True
+        if text in {"0", "false", "no", "off"}:
+            return False
+        raise ConfigError(f"{key}: expected a boolean, got {raw!r}")
+    if isinstance(current, int):
+        try:
+            return int(raw)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{key}: expected an integer, got {raw!r}") from None
+    if isinstance(current, Path):
+        return Path(str(raw)).expanduser()
+    if isinstance(current, tuple):
+        return _agents(key, raw)
+    if not isinstance(raw, str):
+        raise ConfigError(f"{key}: expected a string, got {raw!r}")
+    return raw
+
+
+def _agents(key: str, raw: Any) -> tuple[AgentSettings, ...]:
+    """Agents come as a TOML list of tables, or ``1001,1002`` / ``1001-1010`` from the environment."""
+    out: list[AgentSettings] = []
+    if isinstance(raw, str):
+        for part in filter(None, (p.strip() for p in raw.split(","))):
+            lo, _, hi = part.partition("-")
+            if not lo.isdigit() or (hi and not hi.isdigit()):
+                raise ConfigError(f"{key}: bad agent number range {part!r}")
+            out.extend(AgentSettings(number=str(n)) for n in range(int(lo), int(hi or lo) + 1))
+        return tuple(out)
+    if not isinstance(raw, list):
+        raise ConfigError(f"{key}: expected a list of agents")
+    for i, item in enumerate(raw):
+        if not isinstance(item, dict) or not str(item.get("number", "")).isdigit():
+            raise ConfigError(f"{key}[{i}]: each agent needs a numeric 'number'")
+        out.append(AgentSettings(number=str(item["number"]), name=str(item.get("name", ""))))
+    return tuple(out)
+
+
+def _apply(obj: Any, values: Mapping[str, Any], where: str) -> Any:
+    known = {f.name: f for f in fields(obj)}
+    changes: dict[str, Any] = {}
+    for key, raw in values.items():
+        if key not in known:
+            raise ConfigError(f"{where}{key}: unknown setting")
+        current = getattr(obj, key)
+        if hasattr(current, "__dataclass_fields__"):
+            if not isinstance(raw, dict):
+                raise ConfigError(f"{where}{key}: expected a table")
+            changes[key] = _apply(current, raw, f"{where}{key}.")
+        else:
+            changes[key] = _coerce(f"{where}{key}", raw, current)
+    return replace(obj, **changes)
+
+
+def _read_secrets_file(path: Path) -> dict[str, str]:
+    out: dict[str, str] = {}
+    if not path.is_file():
+        return out
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = line.partition("=")
+        if not sep:
+            raise ConfigError(f"{path}:{n}: expected KEY=VALUE")
+        out[key.strip().removeprefix(ENV_PREFIX)] = value.strip()
+    return out
+
+
+# Environment names map onto nested settings: CALLCORE_ASTERISK_SIP_PORT -> asterisk.sip_port.
+_SECRET_PATHS = {
+    "ARI_PASSWORD": ("asterisk", "ari_password"),
+    "AMI_SECRET": ("asterisk", "ami_secret"),
+    "API_TOKEN": ("api", "token"),
+    "AGENT_PASSWORD": ("asterisk", "agent_password"),
+}
+
+
+def _env_overrides(settings: Settings, env: Mapping[str, str]) -> dict[str, Any]:
+    tree: dict[str, Any] = {}
+    sections = {f.name for f in fields(settings) if hasattr(getattr(settings, f.name), "__dataclass_fields__")}
+    for name, value in env.items():
+        if not name.startswith(ENV_PREFIX) or name in (f"{ENV_PREFIX}CONFIG", f"{ENV_PREFIX}SECRETS_FILE"):
+            continue
+        key = name[len(ENV_PREFIX):].lower()
+        if key.upper() in _SECRET_PATHS:
+            section, attr = _SECRET_PATHS[key.upper()]
+            tree.setdefault(section, {})[attr] = value
+            continue
+        section, _, rest = key.partition("_")
+        if section in sections and rest:
+            tree.setdefault(section, {})[rest] = value
+        elif key in {"run_dir", "ivr_dir"}:
+            tree[key] = value
+    return tree
+
+
+def load(path: Path | str | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    """Build the settings: defaults, then the TOML file, then the environment, then secrets."""
+    env = os.environ if env is None else env
+    settings = Settings()
+    path = path or env.get(f"{ENV_PREFIX}CONFIG")
+    if path:
+        p = Path(path)
+        try:
+            data = tomllib.loads(p.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"{p}: configuration file not found") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{p}: {exc}") from None
+        for section, attr in _SECRET_PATHS.values():
+            if attr in data.get(section, {}):
+                raise ConfigError(f"{p}: {section}.{attr} is a secret: set it in the environment, not the file")
+        settings = _apply(settings, data, "")
+    settings = _apply(settings, _env_overrides(settings, env), ENV_PREFIX)
+    secrets_file = Path(env.get(f"{ENV_PREFIX}SECRETS_FILE") or settings.run_dir / "secrets.env")
+    from_file = _read_secrets_file(secrets_file)
+    for key, (section, attr) in _SECRET_PATHS.items():
+        if f"{ENV_PREFIX}{key}" not in env and key in from_file:
+            settings = _apply(settings, {section: {attr: from_file[key]}}, "")
+    return settings
+
+
+def write_secrets_file(path: Path) -> None:
+    """Create a secrets file with fresh random credentials, unless one exists."""
+    if path.exists():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = [f"{ENV_PREFIX}{key}={_secrets.token_urlsafe(18)}" for key in SECRET_KEYS]
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write("# callcore credentials, generated; keep this file out of any repository\n")
+        fh.write("\n".join(lines) + "\n")

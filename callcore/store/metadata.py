@@ -1,0 +1,17 @@
+"""Imports every capability's models so ``Base.metadata`` is complete (Alembic, tests)."""
+
+from __future__ import annotations
+
+import importlib
+
+from sqlalchemy import MetaData
+
+from callcore.store.base import Base
+
+MODEL_MODULES = ("callcore.calls.models",)
+
+
+def load_all() -> MetaData:
+    for name in MODEL_MODULES:
+        importlib.import_module(name)
+    return Base.metadata

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs the system packages callcore needs on Debian 12 or Ubuntu.
+# Asterisk is not in Debian 12's suites: add bullseye (main) from the mirror this machine
+# already uses, read from its own apt configuration (no host name is written here).
+set -euo pipefail
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+PKGS="sip-tester espeak-ng sox ffmpeg libsox-fmt-mp3 postgresql"
+
+need=0
+for bin in asterisk sipp espeak-ng sox ffmpeg; do command -v "$bin" >/dev/null 2>&1 || need=1; done
+[ -x /usr/lib/postgresql ] || [ -d /usr/lib/postgresql ] || need=1
+[ "$need" -eq 1 ] || { echo "system packages: present"; exit 0; }
+
+. /etc/os-release
+if [ "${ID:-}" = "debian" ] && ! apt-cache policy asterisk 2>/dev/null | grep -q 'Candidate: [0-9]'; then
+  mirror=""
+  if [ -f /etc/apt/sources.list.d/debian.sources ]; then
+    mirror=$(awk '/^URIs:/{print $2; exit}' /etc/apt/sources.list.d/debian.sources)
+  fi
+  if [ -z "$mirror" ] && [ -f /etc/apt/sources.list ]; then
+    mirror=$(awk '/^deb /{print $2; exit}' /etc/apt/sources.list)
+  fi
+  [ -n "$mirror" ] || { echo "cannot find the apt mirror of this machine" >&2; exit 1; }
+  echo "deb $mirror bullseye main" | $SUDO tee /etc/apt/sources.list.d/callcore-bullseye.list >/dev/null
+fi
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+  asterisk asterisk-modules asterisk-config $PKGS python3-venv >/dev/null
+# The packaged Asterisk service is not used: callcore runs its own instance per run folder.
+$SUDO systemctl disable --now asterisk >/dev/null 2>&1 || true
+pkill -x asterisk 2>/dev/null || true
+echo "system packages: installed"
