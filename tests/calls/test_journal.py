@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy.exc import OperationalError
+
+from callcore.bus import EventBus
+from callcore.calls import queries
+from callcore.calls import types as ev
+from callcore.calls.journal import CallJournal
+from callcore.store.db import Database
+
+
+async def _drain(journal: CallJournal) -> None:
+    import asyncio
+
+    task = asyncio.create_task(journal.run())
+    try:
+        await asyncio.wait_for(journal.wait_idle(), 10)
+    finally:
+        task.cancel()
+
+
+async def test_timeline_folds_into_call_row(db: Database, tmp_path: Path) -> None:
+    journal = CallJournal(db, tmp_path / "spool.jsonl")
+    cid = journal.new_call_id()
+    journal.emit(cid, ev.ARRIVED, {"channel_id": "c1", "caller_number": "13800138000", "caller_name": "张三", "dialed": "96881"})
+    journal.emit(cid, ev.ANSWERED)
+    journal.emit(cid, ev.IVR_ENTERED, {"menu": "main"})
+    journal.emit(cid, ev.ENDED, {"by": "caller", "cause": 16, "cause_text": "Normal Clearing"})
+    await _drain(journal)
+    found = await queries.get_call(db, cid)
+    assert found is not None
+    call, events = found
+    assert [e.type for e in events] == [ev.ARRIVED, ev.ANSWERED, ev.IVR_ENTERED, ev.ENDED]
+    assert call.caller_name == "张三"
+    assert call.status == "ended" and call.hangup_by == "caller" and call.loss_stage == "ivr"
+    assert call.arrived_at.tzinfo is not None and call.arrived_at.microsecond % 1000 == 0
+
+
+async def test_outage_spools_in_order_and_replays_once(db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+
+    bus = EventBus()
+    journal = CallJournal(db, tmp_path / "spool.jsonl", bus)
+    real_write = journal.write
+    down = True
+
+    async def flaky(batch):  # type: ignore[no-untyped-def]
+        if down:
+            raise OperationalError("SELECT 1", {}, Exception("connection refused"))
+        await real_write(batch)
+
+    monkeypatch.setattr(journal, "write", flaky)
+    task = asyncio.create_task(journal.run())
+    cid = journal.new_call_id()
+    first = journal.emit(cid, ev.ARRIVED, {"channel_id": "c2", "caller_number": "13900000000"})
+    await asyncio.sleep(0.2)
+    journal.emit(cid, ev.ANSWERED)
+    journal.emit(cid, ev.ENDED, {"by": "system"})
+    await asyncio.sleep(0.3)
+    assert journal.spooled
+    assert await queries.get_call(db, cid) is None
+    down = False
+    await asyncio.wait_for(journal.wait_idle(), 20)
+    task.cancel()
+    assert not journal.spooled
+    found = await queries.get_call(db, cid)
+    assert found is not None
+    assert [e.type for e in found[1]] == [ev.ARRIVED, ev.ANSWERED, ev.ENDED]
+    assert found[0].status == "ended" and found[0].loss_stage is None
+    # A replay of records already written (a commit whose answer was lost) changes nothing.
+    await real_write([first])
+    again = await queries.get_call(db, cid)
+    assert again is not None and len(again[1]) == 3
