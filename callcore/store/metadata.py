@@ -8,7 +8,7 @@ from sqlalchemy import MetaData
 
 from callcore.store.base import Base
 
-MODEL_MODULES = ("callcore.calls.models",)
+MODEL_MODULES = ("callcore.calls.models", "callcore.tickets.models", "callcore.accounts.models")
 
 
 def load_all() -> MetaData:

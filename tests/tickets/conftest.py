@@ -1,0 +1,29 @@
+"""Fixtures of the ticket tests: a service on each backend, two departments, one principal per role."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from callcore.api.auth import Principal
+from callcore.store.db import Database
+from callcore.tickets.models import Department
+from callcore.tickets.service import TicketService
+from callcore.tickets.settings import TicketSettings
+
+AGENT = Principal(user_id="u-agent", name="接线员", role="agent")
+DISPATCHER = Principal(user_id="u-disp", name="派单员", role="dispatcher")
+SUPERVISOR = Principal(user_id="u-sup", name="督办员", role="supervisor")
+LEADER = Principal(user_id="u-lead", name="领导", role="leader")
+HANDLER_A = Principal(user_id="u-ha", name="甲单位", role="handler", department_id="dep-a")
+HANDLER_B = Principal(user_id="u-hb", name="乙单位", role="handler", department_id="dep-b")
+HANDLER_C = Principal(user_id="u-hc", name="丙单位", role="handler", department_id="dep-c")
+
+
+@pytest.fixture
+async def service(db: Database) -> AsyncIterator[TicketService]:
+    async with db.session() as s:
+        for code in ("a", "b", "c"):
+            s.add(Department(id=f"dep-{code}", code=code, name=f"单位{code}", active=True, contact=f"dep-{code}@sms"))
+    yield TicketService(db, TicketSettings())

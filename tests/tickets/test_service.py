@@ -1,0 +1,81 @@
+"""The service on both backends: a ticket's life end to end, and the history replays to the row."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+from sqlalchemy import func, select
+
+from callcore.tickets.errors import BadTicketInput, IllegalTransition, NotPermitted, TicketNotFound
+from callcore.tickets.models import OutboxMessage, TicketEvent
+from callcore.tickets.service import NewTicket, TicketService, state_of, step_of
+from callcore.tickets.workflow import replay
+from tests.tickets.conftest import AGENT, DISPATCHER, HANDLER_A, HANDLER_B, LEADER, SUPERVISOR
+
+# A Monday in 2026 that is a working day, 10:00 in Beijing.
+T0 = datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc)
+
+
+async def _replays(service: TicketService, ref: str) -> None:
+    view = await service.get(DISPATCHER, ref)
+    assists = tuple(sorted(d.department_id for d in view.departments if d.role == "assist"))
+    assert replay([step_of(e) for e in view.events]) == state_of(view.ticket, assists)
+    assert [e.seq for e in view.events] == list(range(1, len(view.events) + 1))
+
+
+async def test_full_life(service: TicketService) -> None:
+    t, dups = await service.create(AGENT, NewTicket(category="complaint", content="小区门口垃圾堆放三天无人清理",
+                                                      phone="13812345678", received_at=T0))
+    assert dups == [] and t.status == "new" and len(t.query_code) == 8 and t.query_code.isdigit()
+    assert t.number.startswith("20260302") and t.due_date.isoformat() == "2026-03-23"
+    await service.act(DISPATCHER, t.id, "dispatch", {"mode": "transfer", "department_id": "dep-a"}, now=T0)
+    with pytest.raises(TicketNotFound):
+        await service.act(HANDLER_B, t.id, "sign", now=T0)
+    await service.act(HANDLER_A, t.number, "sign", now=T0)
+    await service.act(HANDLER_A, t.id, "request_extension", {"days": 5, "reason": "需协调"}, now=T0)
+    t2 = await service.act(SUPERVISOR, t.id, "approve_extension", now=T0)
+    assert t2.due_date.isoformat() == "2026-03-30" and t2.extension_count == 1
+    await service.act(HANDLER_A, t.id, "reply", {"reply": "已清理", "satisfaction": "unsatisfied"}, now=T0)
+    t3 = await service.act(DISPATCHER, t.id, "redo", now=T0)
+    assert t3.status == "dispatched" and t3.department_id == "dep-a" and t3.redo_count == 1
+    await service.act(HANDLER_A, t.id, "sign", now=T0)
+    await service.act(HANDLER_A, t.id, "reply", {"reply": "再次清理", "satisfaction": "satisfied"}, now=T0)
+    t4 = await service.act(DISPATCHER, t.id, "close", now=T0)
+    assert t4.status == "closed" and t4.closed_on_time is True
+    await service.act(DISPATCHER, t.id, "archive", now=T0)
+    with pytest.raises(IllegalTransition, match="archived"):
+        await service.act(DISPATCHER, t.id, "note", note="x", now=T0)
+    await _replays(service, t.id)
+    async with service.db.session() as s:
+        kinds = list(await s.scalars(select(OutboxMessage.kind).order_by(OutboxMessage.created_at)))
+        n_events = await s.scalar(select(func.count()).select_from(TicketEvent))
+    assert "citizen_received" in kinds and "dispatched" in kinds and "citizen_closed" in kinds
+    assert n_events == 11
+
+
+async def test_refused_changes_nothing(service: TicketService) -> None:
+    t, _ = await service.create(AGENT, NewTicket(category="help", content="求助", received_at=T0))
+    with pytest.raises(IllegalTransition, match="'sign'.*'new'"):
+        await service.act(DISPATCHER, t.id, "sign", now=T0)
+    with pytest.raises(NotPermitted):
+        await service.act(LEADER, t.id, "dispatch", {"mode": "transfer", "department_id": "dep-a"}, now=T0)
+    with pytest.raises(BadTicketInput, match="department_id"):
+        await service.act(DISPATCHER, t.id, "dispatch", {"mode": "transfer", "department_id": "nope"}, now=T0)
+    with pytest.raises(BadTicketInput, match="reason"):
+        await service.act(DISPATCHER, t.id, "reject", {"reason": "bored"}, now=T0)
+    view = await service.get(DISPATCHER, t.id)
+    assert len(view.events) == 1 and view.ticket.status == "new"
+
+
+async def test_bad_category_and_duplicates(service: TicketService) -> None:
+    with pytest.raises(BadTicketInput, match="category"):
+        await service.create(AGENT, NewTicket(category="nope", content="x"))
+    a, _ = await service.create(AGENT, NewTicket(category="complaint", content="幸福路12号夜间施工噪音扰民，影响休息"))
+    _, dups = await service.create(AGENT, NewTicket(category="complaint", content="幸福路12号夜间施工噪音扰民严重"))
+    assert [d.ticket_id for d in dups] == [a.id] and dups[0].reason == "content"
+    _, dups = await service.create(AGENT, NewTicket(category="help", content="别的事", phone="13900000000"))
+    _, dups = await service.create(AGENT, NewTicket(category="help", content="又一件", phone="13900000000"))
+    assert len(dups) == 1 and dups[0].reason == "phone"
+    m = await service.act(AGENT, dups[0].ticket_id, "merge", {"other_id": a.number})
+    assert m.status == "merged" and m.merged_into == a.id
