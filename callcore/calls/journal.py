@@ -128,22 +128,35 @@ class CallJournal:
         await self._idle.wait()
 
     async def run(self) -> None:
-        if self.spooled:
-            await self._replay()
-        while True:
-            batch = await self._next_batch(timeout=self._retry_delay if self.spooled else None)
+        """The writer loop. Cancelling it spools whatever it held, so a shutdown loses nothing."""
+        batch: list[CallEventRecord] = []
+        try:
             if self.spooled:
-                if batch:
-                    await self._append_spool(batch)
                 await self._replay()
-            elif batch:
-                try:
-                    await self.write(batch)
-                except OUTAGE_ERRORS as exc:
-                    log.warning("database unavailable (%s): spooling %d events", type(exc).__name__, len(batch))
-                    await self._append_spool(batch)
-            if self._queue.empty() and not self.spooled:
-                self._idle.set()
+            while True:
+                batch = await self._next_batch(timeout=self._retry_delay if self.spooled else None)
+                if self.spooled:
+                    if batch:
+                        await self._append_spool(batch)
+                        batch = []
+                    await self._replay()
+                elif batch:
+                    try:
+                        await self.write(batch)
+                    except OUTAGE_ERRORS as exc:
+                        log.warning("database unavailable (%s): spooling %d events", type(exc).__name__, len(batch))
+                        await self._append_spool(batch)
+                    batch = []
+                if self._queue.empty() and not self.spooled:
+                    self._idle.set()
+        except asyncio.CancelledError:
+            # Written or not, these are kept: a replay of events already stored changes nothing.
+            pending = batch + [self._queue.get_nowait() for _ in range(self._queue.qsize())]
+            if pending:
+                lines = "".join(json.dumps(r.to_json(), ensure_ascii=False) + "\n" for r in pending)
+                self._append_sync(lines)
+                log.info("journal stopped: %d events kept in the spool", len(pending))
+            raise
 
     async def _next_batch(self, timeout: float | None) -> list[CallEventRecord]:
         try:
@@ -160,7 +173,11 @@ class CallJournal:
         async with self.db.session() as session:
             ids = [r.id for r in batch]
             seen = set((await session.scalars(select(CallEvent.id).where(CallEvent.id.in_(ids)))).all())
-            fresh = [r for r in batch if r.id not in seen]
+            fresh = []
+            for r in batch:
+                if r.id not in seen:
+                    seen.add(r.id)
+                    fresh.append(r)
             if not fresh:
                 return
             call_ids = {r.call_id for r in fresh}

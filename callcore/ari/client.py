@@ -1,0 +1,178 @@
+"""ARI REST calls through one bounded connection pool, and the event WebSocket.
+
+Asterisk's HTTP server refuses sessions beyond ``sessionlimit`` (http.conf); one pooled
+``aiohttp.ClientSession`` keeps the client below it however many calls are in progress.
+The WebSocket reconnects with capped backoff; ``on_connect`` runs after every (re)connect so
+the daemon can reconcile channels left parked in its Stasis app while it was away.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aiohttp
+
+from callcore.ari.errors import AriConflict, AriError, AriNotFound, AriUnavailable
+from callcore.ari.models import Channel
+from callcore.tasks import TaskSet
+
+log = logging.getLogger(__name__)
+
+EventHandler = Callable[[dict[str, Any]], None]
+ConnectHook = Callable[[], Awaitable[None]]
+RETRYABLE = (aiohttp.ClientError, asyncio.TimeoutError, OSError)
+
+
+class AriClient:
+    def __init__(
+        self,
+        base_url: str,
+        user: str,
+        password: str,
+        app: str,
+        *,
+        pool_size: int = 64,
+        timeout: float = 5.0,
+        backoff_cap: float = 5.0,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.app = app
+        self._auth = aiohttp.BasicAuth(user, password)
+        self._pool_size = pool_size
+        self._timeout = aiohttp.ClientTimeout(total=timeout, connect=min(timeout, 3.0))
+        self._backoff_cap = backoff_cap
+        self._session: aiohttp.ClientSession | None = None
+        self._connected = asyncio.Event()
+        self._hooks = TaskSet("ari-connect")
+        self.reconnects = 0
+
+    # -- lifecycle ---------------------------------------------------------------------
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            connector = aiohttp.TCPConnector(limit=self._pool_size, keepalive_timeout=30)
+            self._session = aiohttp.ClientSession(connector=connector, auth=self._auth, timeout=self._timeout)
+        return self._session
+
+    async def close(self) -> None:
+        await self._hooks.cancel_all()
+        if self._session is not None:
+            await self._session.close()
+        self._connected.clear()
+
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    async def wait_connected(self, timeout: float) -> bool:
+        try:
+            await asyncio.wait_for(self._connected.wait(), timeout)
+            return True
+        except TimeoutError:
+            return False
+
+    # -- REST --------------------------------------------------------------------------
+    async def request(self, method: str, path: str, *, params: dict[str, Any] | None = None, body: Any = None) -> Any:
+        url = f"{self.base_url}/{path.lstrip('/')}"
+        clean = {k: ("true" if v is True else "false" if v is False else v) for k, v in (params or {}).items() if v is not None}
+        try:
+            async with self.session.request(method, url, params=clean, json=body) as resp:
+                text = await resp.text()
+                if resp.status >= 400:
+                    try:
+                        message = json.loads(text).get("message", text)
+                    except ValueError:
+                        message = text
+                    cls = {404: AriNotFound, 409: AriConflict}.get(resp.status, AriError)
+                    raise cls(resp.status, message, method=method, path=path)
+                return json.loads(text) if text else None
+        except RETRYABLE as exc:
+            raise AriUnavailable(f"{type(exc).__name__}: {exc}", method=method, path=path) from exc
+
+    async def answer(self, channel_id: str) -> None:
+        await self.request("POST", f"channels/{channel_id}/answer")
+
+    async def hangup(self, channel_id: str, reason: str = "normal") -> None:
+        await self.request("DELETE", f"channels/{channel_id}", params={"reason": reason})
+
+    async def play(self, channel_id: str, media: list[str] | str, *, playback_id: str | None = None, lang: str | None = None) -> dict[str, Any]:
+        media_param = ",".join(media) if isinstance(media, list) else media
+        path = f"channels/{channel_id}/play/{playback_id}" if playback_id else f"channels/{channel_id}/play"
+        result: dict[str, Any] = await self.request("POST", path, params={"media": media_param, "lang": lang})
+        return result
+
+    async def stop_playback(self, playback_id: str) -> None:
+        await self.request("DELETE", f"playbacks/{playback_id}")
+
+    async def list_channels(self) -> list[Channel]:
+        return [Channel.from_json(c) for c in await self.request("GET", "channels") or []]
+
+    async def get_channel(self, channel_id: str) -> Channel:
+        return Channel.from_json(await self.request("GET", f"channels/{channel_id}"))
+
+    async def get_variable(self, channel_id: str, name: str) -> str:
+        result = await self.request("GET", f"channels/{channel_id}/variable", params={"variable": name})
+        return str((result or {}).get("value", ""))
+
+    async def set_variable(self, channel_id: str, name: str, value: str) -> None:
+        await self.request("POST", f"channels/{channel_id}/variable", params={"variable": name, "value": value})
+
+    async def continue_in_dialplan(self, channel_id: str, *, context: str | None = None, extension: str | None = None, priority: int | None = None, label: str | None = None) -> None:
+        await self.request(
+            "POST", f"channels/{channel_id}/continue",
+            params={"context": context, "extension": extension, "priority": priority, "label": label},
+        )
+
+    async def asterisk_info(self) -> dict[str, Any]:
+        info: dict[str, Any] = await self.request("GET", "asterisk/info")
+        return info
+
+    # -- events ------------------------------------------------------------------------
+    async def run_events(self, on_event: EventHandler, on_connect: ConnectHook | None = None) -> None:
+        """Reads the app's events until cancelled, reconnecting with capped backoff.
+
+        ``on_event`` runs on the reader: it must only hand work off (Asterisk drops a WebSocket
+        reader that stalls), never await I/O.
+        """
+        delay = 0.2
+        url = f"{self.base_url}/events"
+        while True:
+            try:
+                async with self.session.ws_connect(
+                    url, params={"app": self.app, "subscribeAll": "false"}, heartbeat=15, timeout=aiohttp.ClientWSTimeout(ws_close=2.0),
+                    max_msg_size=16 * 1024 * 1024,
+                ) as ws:
+                    self._connected.set()
+                    log.info("ARI connected: app %s at %s", self.app, self.base_url)
+                    delay = 0.2
+                    if on_connect is not None:
+                        self._hooks.spawn(on_connect(), name="ari-on-connect")
+                    async for msg in ws:
+                        if msg.type == aiohttp.WSMsgType.TEXT:
+                            try:
+                                event = json.loads(msg.data)
+                            except ValueError:
+                                log.error("ARI sent a frame that is not JSON: %.200s", msg.data)
+                                continue
+                            on_event(event)
+                        elif msg.type in (aiohttp.WSMsgType.ERROR, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.CLOSE):
+                            break
+            except asyncio.CancelledError:
+                self._connected.clear()
+                raise
+            except (aiohttp.WSServerHandshakeError,) as exc:
+                log.warning("ARI refused the event socket (%s)", exc.status)
+            except RETRYABLE as exc:
+                log.debug("ARI event socket error: %s", exc)
+            if self._connected.is_set():
+                self._connected.clear()
+                self.reconnects += 1
+                log.warning("ARI disconnected")
+            log.info("ARI reconnecting in %.1f s", delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, self._backoff_cap)
+

@@ -1,0 +1,1 @@
+"""The Asterisk configuration callcore ships (templates in ``asterisk-conf/``) and the process that runs it."""

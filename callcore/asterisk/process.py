@@ -1,0 +1,85 @@
+"""Runs Asterisk as a plain process on the rendered configuration (no system service needed)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+from pathlib import Path
+
+ASTERISK = shutil.which("asterisk") or "/usr/sbin/asterisk"
+
+
+class AsteriskError(RuntimeError):
+    pass
+
+
+async def cli(conf: Path, command: str, *, timeout: float = 10.0) -> str:
+    """Runs one CLI command on the running instance through its control socket."""
+    proc = await asyncio.create_subprocess_exec(
+        ASTERISK, "-C", str(conf), "-rx", command,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )
+    try:
+        out, _ = await asyncio.wait_for(proc.communicate(), timeout)
+    except TimeoutError:
+        proc.kill()
+        await proc.wait()
+        raise AsteriskError(f"asterisk -rx {command!r} did not answer in {timeout} s") from None
+    return out.decode("utf-8", "replace")
+
+
+def pid_file(run_dir: Path) -> Path:
+    return run_dir / "run" / "asterisk.pid"
+
+
+def running_pid(run_dir: Path) -> int | None:
+    try:
+        pid = int(pid_file(run_dir).read_text().strip())
+        os.kill(pid, 0)
+        return pid
+    except (FileNotFoundError, ValueError, ProcessLookupError, PermissionError):
+        return None
+
+
+async def start(conf: Path, run_dir: Path, *, timeout: float = 30.0) -> asyncio.subprocess.Process:
+    """Starts ``asterisk -f`` in the background and waits until it is fully booted."""
+    log = open(run_dir / "log" / "asterisk.out", "ab")  # noqa: SIM115 - owned by the child
+    proc = await asyncio.create_subprocess_exec(
+        ASTERISK, "-C", str(conf), "-f", "-n", stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=log,
+        start_new_session=True,
+    )
+    log.close()
+    deadline = asyncio.get_running_loop().time() + timeout
+    while asyncio.get_running_loop().time() < deadline:
+        if proc.returncode is not None:
+            raise AsteriskError(f"asterisk exited with {proc.returncode}; see {run_dir / 'log' / 'asterisk.out'}")
+        if (run_dir / "run" / "asterisk.ctl").exists():
+            try:
+                out = await cli(conf, "core waitfullybooted", timeout=5)
+                if "fully booted" in out.lower():
+                    return proc
+            except AsteriskError:
+                pass
+        await asyncio.sleep(0.2)
+    proc.kill()
+    raise AsteriskError(f"asterisk did not boot within {timeout} s")
+
+
+async def stop(conf: Path, run_dir: Path, *, timeout: float = 15.0) -> None:
+    pid = running_pid(run_dir)
+    if pid is None:
+        return
+    try:
+        await cli(conf, "core stop now", timeout=5)
+    except AsteriskError:
+        pass
+    for _ in range(int(timeout * 10)):
+        if running_pid(run_dir) is None:
+            return
+        await asyncio.sleep(0.1)
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass

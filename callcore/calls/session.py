@@ -1,0 +1,199 @@
+"""One call in the Stasis app: the verbs a call flow uses (answer, play, collect digits, hang up).
+
+Flows (the welcome flow, the IVR engine) are plain coroutines over a ``CallSession``. Events
+from ARI are fed in by the Stasis dispatcher; digits are buffered so a caller may key ahead.
+Every step the caller experiences is written to the call's timeline through the journal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from callcore.ari.client import AriClient
+from callcore.ari.errors import AriNotFound, AriUnavailable
+from callcore.calls import types as ev
+from callcore.calls.journal import CallJournal
+
+log = logging.getLogger(__name__)
+
+
+class CallerHungUp(Exception):
+    """The caller left; flows let it propagate (the Stasis app records the end)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CollectResult:
+    digits: str
+    # "terminator", "max_digits", "timeout" (nothing or not enough keyed in time)
+    ended_by: str
+
+
+class CallSession:
+    def __init__(
+        self, *, ari: AriClient, journal: CallJournal, call_id: str, channel_id: str, caller_number: str,
+        caller_name: str = "", dialed: str = "", attributes: dict[str, Any] | None = None,
+    ) -> None:
+        self.ari = ari
+        self.journal = journal
+        self.call_id = call_id
+        self.channel_id = channel_id
+        self.caller_number = caller_number
+        self.caller_name = caller_name
+        self.dialed = dialed
+        self.attributes: dict[str, Any] = dict(attributes or {})
+        self.answered = False
+        # Set when the daemon picked the call up again after a disconnect (it was parked in Stasis).
+        self.resumed = False
+        self.hangup_by: str | None = None
+        self.hangup_cause: int | None = None
+        self.hangup_cause_text: str | None = None
+        self.ended = False
+        self._gone = asyncio.Event()
+        self._digits: asyncio.Queue[str] = asyncio.Queue()
+        self._playbacks: dict[str, asyncio.Future[None]] = {}
+
+    # -- timeline ----------------------------------------------------------------------
+    def event(self, type_: str, **data: Any) -> None:
+        self.journal.emit(self.call_id, type_, data)
+
+    def set_attribute(self, name: str, value: Any) -> None:
+        self.attributes[name] = value
+        self.event(ev.ATTRIBUTE_SET, name=name, value=value)
+
+    # -- fed by the Stasis dispatcher --------------------------------------------------
+    @property
+    def gone(self) -> bool:
+        return self._gone.is_set()
+
+    def on_dtmf(self, digit: str) -> None:
+        self.event(ev.DTMF, digit=digit)
+        self._digits.put_nowait(digit)
+
+    def on_playback_finished(self, playback_id: str) -> None:
+        fut = self._playbacks.pop(playback_id, None)
+        if fut is not None and not fut.done():
+            fut.set_result(None)
+
+    def on_hangup(self, *, cause: int | None, cause_text: str | None) -> None:
+        if self.hangup_by is None:
+            self.hangup_by = "caller"
+        # ChannelDestroyed carries the final cause with its text; it wins over the request's.
+        if cause is not None and (self.hangup_cause is None or cause_text is not None):
+            self.hangup_cause, self.hangup_cause_text = cause, cause_text
+        self._gone.set()
+
+    # -- verbs for flows ---------------------------------------------------------------
+    def _check(self) -> None:
+        if self._gone.is_set():
+            raise CallerHungUp(self.channel_id)
+
+    async def _call(self, coro: Any) -> Any:
+        try:
+            return await coro
+        except AriNotFound:
+            # The channel vanished between our decision and the request: the caller left.
+            self._gone.set()
+            raise CallerHungUp(self.channel_id) from None
+
+    async def answer(self) -> None:
+        self._check()
+        if not self.answered:
+            await self._call(self.ari.answer(self.channel_id))
+            self.answered = True
+            self.event(ev.ANSWERED)
+
+    async def play(self, media: list[str], *, interrupt_digits: str | None = None, name: str = "") -> str | None:
+        """Plays ``media`` (ARI media URIs) to the end, or until a digit in ``interrupt_digits``.
+
+        Returns the interrupting digit (left out of the buffer) or None.
+        """
+        self._check()
+        if interrupt_digits:
+            # A digit keyed ahead (during an earlier prompt) interrupts at once.
+            while not self._digits.empty():
+                digit = self._digits.get_nowait()
+                if digit in interrupt_digits:
+                    return digit
+        playback_id = str(uuid.uuid4())
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._playbacks[playback_id] = done
+        self.event(ev.PROMPT_STARTED, prompt=name or media[0], playback_id=playback_id)
+        await self._call(self.ari.play(self.channel_id, media, playback_id=playback_id))
+        gone = asyncio.ensure_future(self._gone.wait())
+        digit_task: asyncio.Future[str] | None = asyncio.ensure_future(self._digits.get()) if interrupt_digits else None
+        try:
+            while True:
+                waiters: set[asyncio.Future[Any]] = {done, gone} | ({digit_task} if digit_task else set())
+                finished, _ = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+                if done in finished:
+                    self.event(ev.PROMPT_FINISHED, prompt=name or media[0], playback_id=playback_id)
+                    return None
+                if gone in finished:
+                    raise CallerHungUp(self.channel_id)
+                assert digit_task is not None and interrupt_digits is not None
+                digit = digit_task.result()
+                if digit in interrupt_digits:
+                    self.event(ev.PROMPT_FINISHED, prompt=name or media[0], playback_id=playback_id, interrupted_by=digit)
+                    await self._stop(playback_id)
+                    return digit
+                digit_task = asyncio.ensure_future(self._digits.get())
+        finally:
+            self._playbacks.pop(playback_id, None)
+            gone.cancel()
+            if digit_task is not None and not digit_task.done():
+                digit_task.cancel()
+
+    async def _stop(self, playback_id: str) -> None:
+        try:
+            await self.ari.stop_playback(playback_id)
+        except (AriNotFound, AriUnavailable):
+            pass
+
+    async def collect(
+        self, *, max_digits: int, first_timeout: float, inter_timeout: float, terminator: str | None = "#", first: str | None = None,
+    ) -> CollectResult:
+        """Collects up to ``max_digits``; ``first`` is a digit already taken (it interrupted a prompt)."""
+        digits = first or ""
+        if digits == terminator:
+            return CollectResult("", "terminator")
+        if len(digits) >= max_digits:
+            return CollectResult(digits, "max_digits")
+        while True:
+            self._check()
+            timeout = inter_timeout if digits else first_timeout
+            getter = asyncio.ensure_future(self._digits.get())
+            gone = asyncio.ensure_future(self._gone.wait())
+            try:
+                finished, _ = await asyncio.wait({getter, gone}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                gone.cancel()
+                if not getter.done():
+                    getter.cancel()
+            if getter in finished:
+                digit = getter.result()
+                if terminator and digit == terminator:
+                    return CollectResult(digits, "terminator")
+                digits += digit
+                if len(digits) >= max_digits:
+                    return CollectResult(digits, "max_digits")
+                continue
+            if gone in finished:
+                raise CallerHungUp(self.channel_id)
+            self.event(ev.TIMEOUT, collected=digits, after=timeout)
+            return CollectResult(digits, "timeout")
+
+    async def hangup(self, reason: str = "normal") -> None:
+        if self._gone.is_set():
+            return
+        if self.hangup_by is None:
+            self.hangup_by = "system"
+        self.event(ev.HANGUP_REQUESTED, reason=reason)
+        try:
+            await self.ari.hangup(self.channel_id, reason)
+        except AriNotFound:
+            pass
+        self._gone.set()

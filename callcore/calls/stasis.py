@@ -1,0 +1,164 @@
+"""The Stasis application: turns ARI events into call sessions running a flow (T-1).
+
+One dispatch table maps event names to handlers; handlers only hand work to the session or
+spawn the flow, so the event reader never waits on I/O.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from callcore.ari.client import AriClient
+from callcore.ari.errors import AriError
+from callcore.ari.models import Channel
+from callcore.calls import types as ev
+from callcore.calls.journal import CallJournal
+from callcore.calls.session import CallerHungUp, CallSession
+from callcore.logs import call_context
+from callcore.tasks import TaskSet
+
+log = logging.getLogger(__name__)
+
+Flow = Callable[[CallSession], Awaitable[None]]
+
+
+class StasisApp:
+    def __init__(self, *, ari: AriClient, journal: CallJournal, flow: Flow) -> None:
+        self.ari = ari
+        self.journal = journal
+        self.flow = flow
+        self.sessions: dict[str, CallSession] = {}
+        self.tasks = TaskSet("call")
+        self._handlers: dict[str, Callable[[dict[str, Any]], None]] = {
+            name.removeprefix("on_"): getattr(self, name) for name in dir(self) if name.startswith("on_") and name != "on_event"
+        }
+
+    # -- dispatch ----------------------------------------------------------------------
+    def on_event(self, event: dict[str, Any]) -> None:
+        handler = self._handlers.get(str(event.get("type")))
+        if handler is not None:
+            handler(event)
+
+    def on_StasisStart(self, event: dict[str, Any]) -> None:
+        channel = Channel.from_json(event.get("channel") or {})
+        if channel.id in self.sessions:
+            return
+        call_id = self.journal.new_call_id()
+        session = self._open(call_id, channel, args=list(event.get("args") or []))
+        session.event(
+            ev.ARRIVED, channel_id=channel.id, caller_number=channel.caller_number, caller_name=channel.caller_name,
+            dialed=channel.exten, direction="inbound", args=list(event.get("args") or []),
+        )
+        self._start(session)
+
+    def on_ChannelDtmfReceived(self, event: dict[str, Any]) -> None:
+        session = self._session_of(event)
+        if session is not None:
+            session.on_dtmf(str(event.get("digit", "")))
+
+    def on_PlaybackFinished(self, event: dict[str, Any]) -> None:
+        playback = event.get("playback") or {}
+        target = str(playback.get("target_uri", ""))
+        if target.startswith("channel:"):
+            session = self.sessions.get(target.removeprefix("channel:"))
+            if session is not None:
+                session.on_playback_finished(str(playback.get("id", "")))
+
+    def on_ChannelHangupRequest(self, event: dict[str, Any]) -> None:
+        session = self._session_of(event)
+        if session is not None:
+            session.on_hangup(cause=event.get("cause"), cause_text=None)
+
+    def on_StasisEnd(self, event: dict[str, Any]) -> None:
+        session = self._session_of(event)
+        if session is not None:
+            session.on_hangup(cause=None, cause_text=None)
+            self._close(session)
+
+    def on_ChannelDestroyed(self, event: dict[str, Any]) -> None:
+        session = self._session_of(event)
+        if session is not None:
+            session.on_hangup(cause=event.get("cause"), cause_text=event.get("cause_txt"))
+            self._close(session)
+
+    # -- sessions ----------------------------------------------------------------------
+    def _session_of(self, event: dict[str, Any]) -> CallSession | None:
+        return self.sessions.get(str((event.get("channel") or {}).get("id", "")))
+
+    def _open(self, call_id: str, channel: Channel, *, args: list[str]) -> CallSession:
+        session = CallSession(
+            ari=self.ari, journal=self.journal, call_id=call_id, channel_id=channel.id,
+            caller_number=channel.caller_number, caller_name=channel.caller_name, dialed=channel.exten,
+            attributes={"args": args} if args else None,
+        )
+        self.sessions[channel.id] = session
+        return session
+
+    def _start(self, session: CallSession) -> None:
+        self.tasks.spawn(self._run(session), name=f"call-{session.call_id}")
+
+    def _close(self, session: CallSession) -> None:
+        if session.ended:
+            return
+        session.ended = True
+        self.sessions.pop(session.channel_id, None)
+        session.event(
+            ev.ENDED, by=session.hangup_by or "caller", cause=session.hangup_cause, cause_text=session.hangup_cause_text
+        )
+
+    async def _run(self, session: CallSession) -> None:
+        with call_context(session.call_id):
+            try:
+                await self.flow(session)
+            except CallerHungUp:
+                pass
+            except AriError as exc:
+                log.warning("call flow stopped by ARI error: %s", exc)
+            finally:
+                if not session.gone:
+                    try:
+                        await session.hangup("normal")
+                    except AriError as exc:
+                        log.warning("hangup failed: %s", exc)
+
+    # -- reconciliation ----------------------------------------------------------------
+    async def reconcile(
+        self, channels: list[Channel], known_call_id: Callable[[str], Awaitable[str | None]] | None = None
+    ) -> dict[str, int]:
+        """After every ARI (re)connect: resume channels parked in the app, end sessions that vanished.
+
+        ``known_call_id`` maps a channel id to the call id stored for it (None if unknown), so a
+        restarted daemon continues the same call row instead of opening a second one.
+        """
+        live = {c.id for c in channels}
+        stats = {"resumed": 0, "vanished": 0}
+        for channel_id, session in list(self.sessions.items()):
+            if channel_id not in live:
+                session.hangup_by = session.hangup_by or "system"
+                session.hangup_cause_text = session.hangup_cause_text or "channel gone while ARI was disconnected"
+                session.on_hangup(cause=None, cause_text=None)
+                self._close(session)
+                stats["vanished"] += 1
+        for channel in channels:
+            if channel.id in self.sessions or not channel.in_stasis_app(self.ari.app):
+                continue
+            call_id = await known_call_id(channel.id) if known_call_id else None
+            session = self._open(call_id or self.journal.new_call_id(), channel, args=[])
+            if call_id is None:
+                session.event(
+                    ev.ARRIVED, channel_id=channel.id, caller_number=channel.caller_number,
+                    caller_name=channel.caller_name, dialed=channel.exten, direction="inbound",
+                )
+            session.answered = channel.state == "Up"
+            session.resumed = True
+            session.event(ev.RECONCILED, action="resumed", channel_state=channel.state)
+            log.info("resuming parked channel %s (%s)", channel.id, channel.state)
+            self._start(session)
+            stats["resumed"] += 1
+        return stats
+
+    async def shutdown(self) -> None:
+        await self.tasks.cancel_all()
+

@@ -1,0 +1,24 @@
+"""The fixed prompts the daemon and the shipped dialplan play outside the editable IVR menus."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from callcore.prompts.synth import ensure_prompt
+
+SYSTEM_PROMPTS: dict[str, str] = {
+    "welcome": "您好，欢迎致电96881区民服务热线。",
+    "fallback": "您好，这里是96881热线。系统正在维护，请在提示音后留言，我们会尽快给您回电。",
+    "goodbye": "感谢您的来电，再见。",
+    "refused": "对不起，您的来电暂时无法受理。感谢您的理解，再见。",
+    "wrong_number": "您拨打的号码有误，请拨打96881。",
+    "resumed": "对不起，刚才系统出现故障，现在为您继续服务。",
+}
+
+
+async def system_prompts(sounds_dir: Path) -> dict[str, Path]:
+    """Synthesizes (once, cached) every system prompt; returns name -> path without extension."""
+    names = list(SYSTEM_PROMPTS)
+    paths = await asyncio.gather(*(ensure_prompt(SYSTEM_PROMPTS[n], sounds_dir) for n in names))
+    return dict(zip(names, paths))

@@ -1,0 +1,222 @@
+"""Real SIP peers for the journeys: SIPp scenarios built from a few steps, run as subprocesses.
+
+A caller is a SIPp UAC that sends INVITE to the hotline on the citizen trunk and then follows
+its steps (pause, key digits with RFC 2833 packets from sip-tester's pcaps, play audio, hang
+up, or wait for the hotline to hang up). SIPp's exit code says whether the whole script ran.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import shutil
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+SIPP = shutil.which("sipp") or "/usr/bin/sipp"
+PCAPS = Path("/usr/share/sip-tester")
+_ports = itertools.count(0)
+
+
+@dataclass(frozen=True)
+class Pause:
+    ms: int
+
+
+@dataclass(frozen=True)
+class Keys:
+    """Digits keyed as RFC 2833 events, ``gap_ms`` apart."""
+
+    digits: str
+    gap_ms: int = 400
+
+
+@dataclass(frozen=True)
+class Speak:
+    """Sends audio (sip-tester's A-law sample) for about ``ms`` milliseconds."""
+
+    ms: int = 3000
+
+
+@dataclass(frozen=True)
+class HangUp:
+    pass
+
+
+@dataclass(frozen=True)
+class ExpectHangup:
+    """The hotline hangs up (sends BYE) within ``timeout_ms``."""
+
+    timeout_ms: int = 30_000
+
+
+Step = Pause | Keys | Speak | HangUp | ExpectHangup
+_PCAP_OF = {**{d: f"dtmf_2833_{d}.pcap" for d in "0123456789"}, "#": "dtmf_2833_pound.pcap", "*": "dtmf_2833_star.pcap"}
+
+_INVITE = """
+  <send retrans="500" start_rtd="answer">
+    <![CDATA[
+      INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: "[$callername]" <sip:[$caller]@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      To: <sip:[service]@[remote_ip]:[remote_port]>
+      Call-ID: [call_id]
+      CSeq: 1 INVITE
+      Contact: sip:[$caller]@[local_ip]:[local_port]
+      Max-Forwards: 70
+      Subject: callcore e2e
+      Content-Type: application/sdp
+      Content-Length: [len]
+
+      v=0
+      o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
+      s=-
+      c=IN IP[media_ip_type] [media_ip]
+      t=0 0
+      m=audio [media_port] RTP/AVP 8 101
+      a=rtpmap:8 PCMA/8000
+      a=rtpmap:101 telephone-event/8000
+      a=fmtp:101 0-15
+      a=sendrecv
+    ]]>
+  </send>
+  <recv response="100" optional="true"/>
+  <recv response="180" optional="true"/>
+  <recv response="183" optional="true"/>
+  <recv response="200" rrs="true" rtd="answer"/>
+  <send>
+    <![CDATA[
+      ACK [next_url] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: "[$callername]" <sip:[$caller]@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+      Call-ID: [call_id]
+      CSeq: 1 ACK
+      Contact: sip:[$caller]@[local_ip]:[local_port]
+      Max-Forwards: 70
+      Content-Length: 0
+    ]]>
+  </send>
+"""
+
+_BYE = """
+  <send retrans="500">
+    <![CDATA[
+      BYE [next_url] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: "[$callername]" <sip:[$caller]@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+      Call-ID: [call_id]
+      CSeq: 2 BYE
+      Contact: sip:[$caller]@[local_ip]:[local_port]
+      Max-Forwards: 70
+      Content-Length: 0
+    ]]>
+  </send>
+  <recv response="200" crlf="true"/>
+"""
+
+_EXPECT_BYE = """
+  <recv request="BYE" timeout="{timeout}"/>
+  <send>
+    <![CDATA[
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Contact: <sip:[local_ip]:[local_port];transport=[transport]>
+      Content-Length: 0
+    ]]>
+  </send>
+"""
+
+
+def scenario(steps: list[Step]) -> str:
+    body = [_INVITE]
+    for step in steps:
+        if isinstance(step, Pause):
+            body.append(f'  <pause milliseconds="{step.ms}"/>')
+        elif isinstance(step, Keys):
+            for digit in step.digits:
+                body.append(f'  <nop><action><exec play_pcap_audio="{PCAPS / _PCAP_OF[digit]}"/></action></nop>')
+                body.append(f'  <pause milliseconds="{step.gap_ms}"/>')
+        elif isinstance(step, Speak):
+            body.append(f'  <nop><action><exec play_pcap_audio="{PCAPS / "g711a.pcap"}"/></action></nop>')
+            body.append(f'  <pause milliseconds="{step.ms}"/>')
+        elif isinstance(step, HangUp):
+            body.append(_BYE)
+        elif isinstance(step, ExpectHangup):
+            body.append(_EXPECT_BYE.format(timeout=step.timeout_ms))
+    return (
+        '<?xml version="1.0" encoding="UTF-8" ?>\n<!DOCTYPE scenario SYSTEM "sipp.dtd">\n'
+        '<scenario name="callcore caller">\n  <Global variables="caller,callername"/>\n' + "\n".join(body) + '\n  <ResponseTimeRepartition value="10, 20, 50, 100, 200, 500, 1000"/>\n</scenario>\n'
+    )
+
+
+@dataclass
+class SippResult:
+    returncode: int
+    output: str
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+
+def free_udp_pair() -> tuple[int, int]:
+    """A SIP port and an RTP port (even, with its +1/+2 neighbours free) for one SIPp process."""
+    while True:
+        n = next(_ports)
+        base = 30000 + (os.getpid() % 40) * 500 + (n * 6) % 500
+        socks = []
+        try:
+            for port in (base, base + 2, base + 3, base + 4):
+                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                socks.append(s)
+                s.bind(("127.0.0.1", port))
+            return base, base + 2
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+
+
+async def call(
+    target: tuple[str, int], steps: list[Step], *, workdir: Path, caller: str = "13800138000", caller_name: str = "",
+    service: str = "96881", timeout_s: float = 90, calls: int = 1, rate: float = 1.0, limit: int = 100,
+    extra: list[str] | None = None,
+) -> SippResult:
+    """Places ``calls`` calls (one by default) and waits for SIPp to finish."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    n = next(_ports)
+    xml = workdir / f"uac_{n}.xml"
+    xml.write_text(scenario(steps), encoding="utf-8")
+    sip_port, media_port = free_udp_pair()
+    host, port = target
+    args = [
+        SIPP, f"{host}:{port}", "-sf", str(xml), "-s", service, "-i", "127.0.0.1", "-p", str(sip_port),
+        "-mp", str(media_port), "-m", str(calls), "-r", str(rate), "-l", str(limit),
+        "-set", "caller", caller, "-set", "callername", escape(caller_name or caller),
+        "-timeout", f"{int(timeout_s)}s", "-timeout_error", "-nostdin",
+        "-trace_err", "-error_file", str(workdir / f"uac_{n}_errors.log"),
+        *(extra or []),
+    ]
+    proc = await asyncio.create_subprocess_exec(
+        *args, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, cwd=workdir,
+    )
+    try:
+        out, _ = await asyncio.wait_for(proc.communicate(), timeout_s + 15)
+    except TimeoutError:
+        proc.kill()
+        out, _ = await proc.communicate()
+    errors = workdir / f"uac_{n}_errors.log"
+    text = out.decode("utf-8", "replace")
+    if errors.exists():
+        text += "\n" + errors.read_text(encoding="utf-8", errors="replace")[-4000:]
+    return SippResult(proc.returncode if proc.returncode is not None else -1, text)
