@@ -1,0 +1,199 @@
+"""One test per fault kind: each names the line and says what is wrong in plain words."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from callcore.ivr.format import Fault
+from callcore.ivr.validator import PromptDirs, check
+from callcore.prompts.audio import write_wav
+from pydub import AudioSegment
+from pydub.generators import Sine
+
+from tests.ivr.menus import GOOD, menu
+
+
+async def faults_of(text: str, dirs: PromptDirs | None = None) -> list[Fault]:
+    return (await check(text, dirs)).faults
+
+
+def only(faults: list[Fault], needle: str) -> Fault:
+    hits = [x for x in faults if needle in x.message]
+    assert len(hits) == 1, faults
+    return hits[0]
+
+
+async def test_good_menu_has_no_fault() -> None:
+    assert await faults_of(GOOD) == []
+
+
+async def test_shipped_menu_is_valid(tmp_path: Path) -> None:
+    text = (Path(__file__).resolve().parents[2] / "ivr" / "main.yaml").read_text(encoding="utf-8")
+    result = await check(text, PromptDirs(sounds_dir=tmp_path))
+    assert result.faults == [] and result.ok
+    assert result.menu is not None
+    main = result.menu.nodes["main"]
+    assert sorted(main.choices) == ["*", "0", "1", "2", "3", "4", "9"]  # type: ignore[attr-defined]
+
+
+async def test_unknown_target() -> None:
+    text = GOOD.replace('"0": agent', '"0": agnet')
+    fault = only(await faults_of(text), "unknown target 'agnet'")
+    assert fault.line == 16
+
+
+async def test_unreachable_node() -> None:
+    text = GOOD + "  lonely:\n    type: hangup\n"
+    fault = only(await faults_of(text), "unreachable")
+    assert fault.line == text.splitlines().index("  lonely:") + 1
+    assert "lonely" in fault.message
+
+
+async def test_missing_prompt() -> None:
+    text = GOOD.replace('    prompt: "子菜单"\n', "")
+    fault = only(await faults_of(text), "missing prompt")
+    assert fault.line == 18 and "sub" in fault.message
+
+
+async def test_loop_without_exit() -> None:
+    text = menu("""
+    main:
+      type: menu
+      prompt: "请选择"
+      choices:
+        "1": other
+      fallback: main
+    other:
+      type: menu
+      prompt: "另一个"
+      choices:
+        "1": main
+      fallback: other
+    """)
+    fault = only(await faults_of(text), "loop without exit")
+    assert fault.line == 11 and "main, other" in fault.message
+
+
+async def test_busy_loop_without_input() -> None:
+    text = menu("""
+    main:
+      type: menu
+      prompt: "请选择"
+      choices:
+        "1": a
+      fallback: bye
+    a:
+      type: play
+      prompt: "甲"
+      next: b
+    b:
+      type: set
+      attributes: {priority: 1}
+      next: a
+    bye: {type: hangup}
+    """)
+    faults = await faults_of(text)
+    fault = only(faults, "repeats without waiting")
+    assert "a -> b -> a" in fault.message and fault.line == 24
+
+
+async def test_digit_used_twice() -> None:
+    text = GOOD.replace('      "0": agent\n', '      "0": agent\n      1: bye\n')
+    fault = only(await faults_of(text), "digit 1 is used twice")
+    assert fault.line == 17 and "first on line 15" in fault.message
+
+
+async def test_node_defined_twice() -> None:
+    text = GOOD + "  bye:\n    type: hangup\n"
+    only(await faults_of(text), "node 'bye' is defined twice")
+
+
+async def test_bad_timeouts_and_counts() -> None:
+    text = GOOD.replace("  fallback: bye\n", "  fallback: bye\n    timeout: 0\n    retries: 42\n", 1)
+    faults = await faults_of(text)
+    assert only(faults, "timeout: 0 is out of range").line == 18
+    assert only(faults, "retries: 42 is out of range").line == 19
+
+
+async def test_collect_bounds() -> None:
+    text = menu("""
+    main:
+      type: collect
+      prompt: "请输入"
+      into: code
+      min_digits: 8
+      max_digits: 4
+      terminator: "5"
+      inter_timeout: 99
+      next: bye
+      fallback: bye
+    bye: {type: hangup}
+    """)
+    faults = await faults_of(text)
+    only(faults, "min_digits 8 is more than max_digits 4")
+    only(faults, "terminator: expected")
+    only(faults, "inter_timeout: 99 is out of range")
+
+
+async def test_back_without_earlier_menu() -> None:
+    text = GOOD.replace('"0": agent', '"*": back')
+    fault = only(await faults_of(text), "'back' has no earlier menu")
+    assert fault.line == 16
+
+
+async def test_unknown_lookup_and_attribute() -> None:
+    text = menu("""
+    main:
+      type: lookup
+      service: weather
+      input: code
+      found: bye
+      not_found: bye
+    bye: {type: hangup}
+    set:
+      type: set
+      attributes: {category: gossip, mood: happy}
+      next: bye
+    """)
+    faults = await faults_of(text)
+    only(faults, "unknown self-service lookup 'weather'")
+    only(faults, "input 'code' is not collected")
+    only(faults, "unknown category 'gossip'")
+    only(faults, "unknown attribute 'mood'")
+
+
+async def test_hours_node_needs_hours_section() -> None:
+    text = menu("""
+    main: {type: hours, open: bye, closed: bye}
+    bye: {type: hangup}
+    """)
+    only(await faults_of(text), "no 'hours' section")
+
+
+async def test_missing_recording(tmp_path: Path) -> None:
+    text = GOOD.replace('prompt: "子菜单"', "prompt: {file: no_such_recording}")
+    fault = only(await faults_of(text, PromptDirs(sounds_dir=tmp_path, recordings=(tmp_path / "rec",))),
+                 "recording 'no_such_recording' not found")
+    assert fault.line == 20
+
+
+async def test_broken_recording(tmp_path: Path) -> None:
+    rec = tmp_path / "rec"
+    rec.mkdir()
+    (rec / "broken.wav").write_bytes(b"RIFF....not audio")
+    write_wav(Sine(440).to_audio_segment(duration=300).set_frame_rate(44100), rec / "hifi.wav")
+    write_wav(Sine(440).to_audio_segment(duration=300).set_frame_rate(8000).set_channels(1).set_sample_width(2),
+              rec / "fine.wav")
+    text = GOOD.replace('prompt: "子菜单"', "prompt: [{file: broken}, {file: hifi}, {file: fine}]")
+    faults = await faults_of(text, PromptDirs(sounds_dir=tmp_path, recordings=(rec,)))
+    assert [x for x in faults if "broken" in x.message]
+    assert [x for x in faults if "'hifi'" in x.message]
+    assert not [x for x in faults if "'fine'" in x.message]
+    assert isinstance(AudioSegment.empty(), AudioSegment)
+
+
+async def test_unsynthesizable_prompt(tmp_path: Path) -> None:
+    text = GOOD.replace("format: 1\n", "format: 1\nvoice: zzzbogus\n")
+    faults = await faults_of(text, PromptDirs(sounds_dir=tmp_path))
+    assert faults and all("cannot be synthesized" in x.message for x in faults)
+    assert {x.line for x in faults} >= {7, 14}  # defaults.invalid and main's prompt
