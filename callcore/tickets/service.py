@@ -85,7 +85,7 @@ def state_of(t: Ticket, assists: tuple[str, ...]) -> TicketState:
     )
 
 
-def _project(t: Ticket, s: TicketState, now: datetime) -> None:
+def project(t: Ticket, s: TicketState, now: datetime) -> None:
     for name in ("status", "mode", "department_id", "due_date", "sign_by", "return_by", "extension_until",
                  "explained_for", "urge_count", "redo_count", "return_count", "extension_count", "supervised",
                  "satisfaction", "visit", "reply", "reject_reason", "merged_into", "closed_on_time"):
@@ -170,10 +170,10 @@ class TicketService:
                        caller_name=new.caller_name, phone=new.phone, id_card=new.id_card, address=new.address,
                        lat=new.lat, lon=new.lon, category=new.category, title=new.title, content=new.content,
                        urgency=new.urgency, received_at=received, created_by=who.user_id, last_seq=0)
-            _project(t, state, now)
+            project(t, state, now)
             s.add(t)
             await s.flush()
-            self._event(s, t, step, who, None, state, now, note="")
+            self.event(s, t, step, who, None, state, now, note="")
             if new.call_id:
                 s.add(TicketCall(ticket_id=t.id, call_id=new.call_id))
             if new.phone:
@@ -186,7 +186,7 @@ class TicketService:
         log.info("ticket %s created by %s (%s) phone %s", t.number, who.user_id, who.role, scrub(t.phone))
         return t, dups
 
-    def _event(self, s: AsyncSession, t: Ticket, step: Step, who: Principal, before: TicketState | None,
+    def event(self, s: AsyncSession, t: Ticket, step: Step, who: Principal, before: TicketState | None,
                after: TicketState, now: datetime, *, note: str) -> TicketEvent:
         t.last_seq += 1
         concerned = after.department_id or (before.department_id if before else None)
@@ -232,8 +232,8 @@ class TicketService:
                 step = Step(action=action, role=who.role, actor_department_id=who.department_id, today=today,
                             data=payload)
                 after = apply(before, step)
-                _project(t, after, now)
-                self._event(s, t, step, who, before, after, now, note=note)
+                project(t, after, now)
+                self.event(s, t, step, who, before, after, now, note=note)
                 await self._effects(s, t, before, after, step, now)
                 await s.flush()
         except IntegrityError:
@@ -269,7 +269,7 @@ class TicketService:
             data["until"] = dl.calendar.add_workdays(before.due_date, days).isoformat()
         elif action == "urge":
             data["number"] = before.urge_count + 1
-            data["escalate"] = data["number"] >= self.settings.escalate_after_urges
+            data["escalate"] = data["number"] == self.settings.escalate_after_urges
         elif action == "sign" and before.sign_by is not None:
             data["late"] = today > before.sign_by
         elif action in ("link", "merge"):
