@@ -7,7 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
-from callcore.api import calls, health, stream
+from callcore.api import calls, health, ivr, stream
 from callcore.api.auth import AuthChain, StaticTokenAuth
 from callcore.api.openapi import build
 from callcore.api.router import AUTH_KEY, ApiRequest, Router, error_middleware, install
@@ -16,7 +16,7 @@ from callcore.api.services import SERVICES, Services
 meta = Router("/api/v1")
 OPENAPI = web.AppKey("callcore.openapi", dict)
 # Capabilities add their routers here (tickets, ivr, ...); one list, read once per app.
-ROUTERS: list[Router] = [health.router, calls.router, stream.router, meta]
+ROUTERS: list[Router] = [health.router, calls.router, stream.router, ivr.router, meta]
 
 
 @meta.get("/openapi.json", summary="The OpenAPI document", tags=("meta",), auth=False)

@@ -8,7 +8,13 @@ from sqlalchemy import MetaData
 
 from callcore.store.base import Base
 
-MODEL_MODULES = ("callcore.calls.models", "callcore.tickets.models", "callcore.accounts.models")
+MODEL_MODULES = (
+    "callcore.calls.models",
+    "callcore.tickets.models",
+    "callcore.accounts.models",
+    "callcore.ivr.models",
+    "callcore.routing.models",
+)
 
 
 def load_all() -> MetaData:
