@@ -7,7 +7,7 @@ import re
 # Roles that work with a citizen directly and may see a whole number (each view is audited by callers).
 WHOLE_VALUE_ROLES = frozenset({"agent", "dispatcher", "supervisor", "admin"})
 
-_DIGITS = re.compile(r"(?<!\d)(\+?\d{7,})(?!\d)")
+_DIGITS = re.compile(r"(?<![\w.-])(\+?\d{7,})(?![\w.-])")
 
 
 def mask_phone(number: str | None) -> str:
@@ -34,3 +34,12 @@ def mask_id_card(value: str | None) -> str:
 def scrub(text: str) -> str:
     """Masks every long digit run in free text (log lines)."""
     return _DIGITS.sub(lambda m: mask_phone(m.group(1)), text)
+
+
+# Keys whose values are a citizen's personal data wherever they appear in an event's data.
+PERSONAL_KEYS = frozenset({"caller_number", "caller_name", "phone", "callback_number", "collected", "id_card"})
+
+
+def mask_fields(data: dict[str, object]) -> dict[str, object]:
+    """A copy of ``data`` with every personal value masked (numbers in names included)."""
+    return {k: scrub(str(v)) if k in PERSONAL_KEYS and v is not None else v for k, v in data.items()}

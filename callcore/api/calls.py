@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field
 
 from callcore.api.errors import NotFound
 from callcore.api.router import ApiRequest, Router
+from callcore.api.types import UtcMillis
 from callcore.api.services import SERVICES
 from callcore.calls import queries
 from callcore.calls.models import Call
@@ -36,9 +36,9 @@ class CallOut(BaseModel):
     dialed: str
     status: str
     stage: str
-    arrived_at: datetime
-    answered_at: datetime | None
-    ended_at: datetime | None
+    arrived_at: UtcMillis
+    answered_at: UtcMillis | None
+    ended_at: UtcMillis | None
     hangup_by: str | None
     hangup_cause: int | None
     hangup_cause_text: str | None
@@ -56,7 +56,7 @@ class CallOut(BaseModel):
 class CallEventOut(BaseModel):
     id: str
     seq: int
-    at: datetime
+    at: UtcMillis
     type: str
     data: dict[str, Any]
 

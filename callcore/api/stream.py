@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from callcore.api.router import ApiRequest, Router
 from callcore.api.services import SERVICES
-from callcore.privacy import mask_phone
+from callcore.privacy import mask_fields, mask_phone
 
 router = Router("/api/v1")
 
@@ -53,11 +53,8 @@ async def stream(req: ApiRequest[Any, StreamQuery]) -> web.WebSocketResponse:
                     continue
                 item = getter.result()
                 if matches(item, req.query):
-                    # Ops read this stream: numbers leave the daemon masked.
-                    out = {**item, "caller": mask_phone(item.get("caller"))}
-                    data = out.get("data") or {}
-                    if "caller_number" in data:
-                        out["data"] = {**data, "caller_number": mask_phone(data["caller_number"])}
+                    # Ops read this stream: every number leaves the daemon masked.
+                    out = {**item, "caller": mask_phone(item.get("caller")), "data": mask_fields(item.get("data") or {})}
                     await ws.send_str(json.dumps(out, ensure_ascii=False))
         finally:
             reader.cancel()

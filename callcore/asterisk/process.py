@@ -43,28 +43,31 @@ def running_pid(run_dir: Path) -> int | None:
         return None
 
 
-async def start(conf: Path, run_dir: Path, *, timeout: float = 30.0) -> asyncio.subprocess.Process:
-    """Starts ``asterisk -f`` in the background and waits until it is fully booted."""
-    log = open(run_dir / "log" / "asterisk.out", "ab")  # noqa: SIM115 - owned by the child
-    proc = await asyncio.create_subprocess_exec(
-        ASTERISK, "-C", str(conf), "-f", "-n", stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=log,
-        start_new_session=True,
-    )
-    log.close()
+async def start(conf: Path, run_dir: Path, *, timeout: float = 30.0) -> int:
+    """Starts Asterisk (it detaches itself and writes its pid file); waits until fully booted.
+
+    Returns the pid. Asterisk daemonizing itself means nothing of ours has to stay alive for it.
+    """
+    with open(run_dir / "log" / "asterisk.out", "ab") as log:
+        proc = await asyncio.create_subprocess_exec(
+            ASTERISK, "-C", str(conf), "-n", stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=log,
+            start_new_session=True,
+        )
+        code = await proc.wait()
+    if code != 0:
+        raise AsteriskError(f"asterisk exited with {code}; see {run_dir / 'log'}")
     deadline = asyncio.get_running_loop().time() + timeout
     while asyncio.get_running_loop().time() < deadline:
-        if proc.returncode is not None:
-            raise AsteriskError(f"asterisk exited with {proc.returncode}; see {run_dir / 'log' / 'asterisk.out'}")
-        if (run_dir / "run" / "asterisk.ctl").exists():
+        pid = running_pid(run_dir)
+        if pid is not None and (run_dir / "run" / "asterisk.ctl").exists():
             try:
                 out = await cli(conf, "core waitfullybooted", timeout=5)
                 if "fully booted" in out.lower():
-                    return proc
+                    return pid
             except AsteriskError:
                 pass
         await asyncio.sleep(0.2)
-    proc.kill()
-    raise AsteriskError(f"asterisk did not boot within {timeout} s")
+    raise AsteriskError(f"asterisk did not boot within {timeout} s; see {run_dir / 'log'}")
 
 
 async def stop(conf: Path, run_dir: Path, *, timeout: float = 15.0) -> None:

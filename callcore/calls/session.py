@@ -129,11 +129,12 @@ class CallSession:
             while True:
                 waiters: set[asyncio.Future[Any]] = {done, gone} | ({digit_task} if digit_task else set())
                 finished, _ = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+                # A hangup also finishes the playback; the hangup is what happened to the caller.
+                if gone in finished or self._gone.is_set():
+                    raise CallerHungUp(self.channel_id)
                 if done in finished:
                     self.event(ev.PROMPT_FINISHED, prompt=name or media[0], playback_id=playback_id)
                     return None
-                if gone in finished:
-                    raise CallerHungUp(self.channel_id)
                 assert digit_task is not None and interrupt_digits is not None
                 digit = digit_task.result()
                 if digit in interrupt_digits:

@@ -6,6 +6,7 @@ spawn the flow, so the event reader never waits on I/O.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -75,7 +76,8 @@ class StasisApp:
         session = self._session_of(event)
         if session is not None:
             session.on_hangup(cause=None, cause_text=None)
-            self._close(session)
+            # ChannelDestroyed (with the final cause) usually follows at once; close without it if not.
+            asyncio.get_running_loop().call_later(1.0, self._close, session)
 
     def on_ChannelDestroyed(self, event: dict[str, Any]) -> None:
         session = self._session_of(event)

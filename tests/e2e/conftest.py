@@ -1,0 +1,43 @@
+"""Journeys through a real Asterisk: one instance for the session, a daemon process per test."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.stack import Stack
+
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    s = Stack.create(tmp_path_factory.mktemp("run"))
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, s.start_asterisk()).result()
+        yield s
+        pool.submit(asyncio.run, s.stop_asterisk()).result()
+
+
+@pytest.fixture
+async def daemon(stack: Stack) -> AsyncIterator[Stack]:
+    """The daemon running against the session's Asterisk; stopped (and its calls reconciled) after."""
+    if stack.daemon is None or stack.daemon.returncode is not None:
+        await stack.start_daemon()
+    yield stack
+    await stack.stop_daemon()
+
+
+@pytest.fixture
+def sipp_dir(tmp_path: Path) -> Path:
+    return tmp_path / "sipp"

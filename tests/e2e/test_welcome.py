@@ -1,0 +1,61 @@
+"""T-1 / C-1: a citizen calls 96881, is answered, hears the welcome, and the store holds the call."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.e2e import sipp
+from tests.e2e.stack import Stack
+
+
+async def test_welcome_call_is_answered_and_stored_with_its_timeline(daemon: Stack, sipp_dir: Path) -> None:
+    result = await sipp.call(daemon.sip, [sipp.ExpectHangup(20_000)], workdir=sipp_dir, caller="13911112222", caller_name="李四")
+    assert result.ok, result.output
+
+    [row] = await daemon.wait_for_calls(1, caller="13911112222")
+    detail = await daemon.call_detail(row["id"])
+    assert detail["caller_number"] == "13911112222"  # whole for the admin token
+    assert row["caller_number"] == "139****2222"  # masked in lists
+    assert detail["caller_name"] == "李四"
+    assert detail["dialed"] == "96881"
+    assert detail["hangup_by"] == "system" and detail["loss_stage"] is None
+    types = [e["type"] for e in detail["timeline"]]
+    assert types == ["arrived", "answered", "prompt_started", "prompt_finished", "hangup_requested", "ended"]
+    finished = detail["timeline"][3]
+    assert finished["data"]["prompt"] == "welcome"
+    # UTC with milliseconds.
+    assert all(e["at"].endswith("Z") and len(e["at"].split(".")[1]) == 4 for e in detail["timeline"])
+
+
+async def test_caller_hanging_up_during_the_welcome_is_recorded_as_the_callers_hangup(daemon: Stack, sipp_dir: Path) -> None:
+    result = await sipp.call(daemon.sip, [sipp.Pause(1500), sipp.HangUp()], workdir=sipp_dir, caller="13911113333")
+    assert result.ok, result.output
+    [row] = await daemon.wait_for_calls(1, caller="13911113333")
+    detail = await daemon.call_detail(row["id"])
+    assert detail["hangup_by"] == "caller"
+    assert detail["hangup_cause"] == 16
+    assert "prompt_finished" not in [e["type"] for e in detail["timeline"]]
+
+
+async def test_live_stream_shows_the_call_as_it_happens(daemon: Stack, sipp_dir: Path) -> None:
+    import asyncio
+    import io
+
+    from callcore.tail import tail
+
+    out = io.StringIO()
+    watcher = asyncio.create_task(
+        tail(daemon.api.removesuffix("/api/v1"), daemon.env["CALLCORE_API_TOKEN"], caller="13911114444", out=out)
+    )
+    await asyncio.sleep(0.5)
+    result = await sipp.call(daemon.sip, [sipp.ExpectHangup(20_000)], workdir=sipp_dir, caller="13911114444")
+    assert result.ok, result.output
+    for _ in range(50):
+        if " ended" in out.getvalue():
+            break
+        await asyncio.sleep(0.1)
+    watcher.cancel()
+    lines = out.getvalue().splitlines()
+    assert [line.split()[3] for line in lines] == ["arrived", "answered", "prompt_started", "prompt_finished", "hangup_requested", "ended"]
+    assert all("139****4444" in line for line in lines)
+    assert "13911114444" not in out.getvalue()
