@@ -8,6 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from callcore.api import calls, health, ivr, stream
+from callcore.api import accounts, admin, open311, public, tickets
 from callcore.api.auth import AuthChain, StaticTokenAuth
 from callcore.api.openapi import build
 from callcore.api.router import AUTH_KEY, ApiRequest, Router, error_middleware, install
@@ -17,6 +18,7 @@ meta = Router("/api/v1")
 OPENAPI = web.AppKey("callcore.openapi", dict)
 # Capabilities add their routers here (tickets, ivr, ...); one list, read once per app.
 ROUTERS: list[Router] = [health.router, calls.router, stream.router, ivr.router, meta]
+ROUTERS += [tickets.router, accounts.router, admin.router, public.router, open311.router]
 
 
 @meta.get("/openapi.json", summary="The OpenAPI document", tags=("meta",), auth=False)

@@ -1,7 +1,7 @@
 """Duplicate hints (W-4): same phone, or similar content, within a window.
 
-Chinese has no spaces, so similarity is the Jaccard index of character bigrams (punctuation and
-spaces dropped). The comparison runs in Python over a bounded candidate set (same category in
+Chinese has no spaces, so similarity is the Dice coefficient of character bigrams (punctuation
+and spaces dropped); Dice rather than Jaccard because hotline texts are short and differ in length. The comparison runs in Python over a bounded candidate set (same category in
 the window, newest first) so it behaves the same on SQLite and PostgreSQL; pg_trgm was not used
 because its trigram extraction ignores CJK characters under the C locale.
 """
@@ -31,7 +31,7 @@ def similarity(a: str, b: str) -> float:
     x, y = bigrams(a), bigrams(b)
     if not x or not y:
         return 0.0
-    return len(x & y) / len(x | y)
+    return 2 * len(x & y) / (len(x) + len(y))
 
 
 @dataclass(frozen=True, kw_only=True)

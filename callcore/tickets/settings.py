@@ -19,9 +19,9 @@ DEFAULT_CATEGORIES: tuple[tuple[str, str, int], ...] = (
 
 @dataclass(frozen=True, kw_only=True)
 class TicketSettings:
-    # W-4: how far back a duplicate is looked for, and how similar content must be (bigram Jaccard).
+    # W-4: how far back a duplicate is looked for, and how similar content must be (bigram Dice).
     duplicate_window_days: int = 30
-    duplicate_similarity: float = 0.5
+    duplicate_similarity: float = 0.45
     duplicate_scan_limit: int = 500
     # W-8: yellow when the deadline is within this many working days.
     yellow_days: int = 1

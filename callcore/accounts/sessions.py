@@ -1,0 +1,68 @@
+"""Login sessions: random bearer tokens of which only the SHA-256 is stored, with an expiry.
+
+``SessionAuth`` implements ``callcore.api.auth.Authenticator`` so it joins the app's ``AuthChain``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select, update
+
+from callcore.accounts.models import User, UserSession
+from callcore.accounts.passwords import verify_async
+from callcore.api.auth import Principal
+from callcore.store.base import utcnow
+from callcore.store.db import Database
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def principal_of(user: User) -> Principal:
+    return Principal(user_id=user.id, name=user.name or user.username, role=user.role,
+                     department_id=user.department_id)
+
+
+class SessionAuth:
+    def __init__(self, db: Database, *, hours: int = 12) -> None:
+        self.db = db
+        self.ttl = timedelta(hours=hours)
+
+    async def authenticate(self, token: str) -> Principal | None:
+        if len(token) > 200:
+            return None
+        now = utcnow()
+        async with self.db.session() as s:
+            row = (await s.execute(
+                select(User).join(UserSession, UserSession.user_id == User.id)
+                .where(UserSession.token_hash == token_hash(token), UserSession.revoked.is_(False),
+                       UserSession.expires_at > now, User.active.is_(True)))).scalar_one_or_none()
+            return None if row is None else principal_of(row)
+
+    async def login(self, username: str, password: str) -> tuple[str, datetime, User] | None:
+        """A new token for good credentials; None otherwise (the caller answers 401 either way)."""
+        async with self.db.session() as s:
+            user = await s.scalar(select(User).where(User.username == username))
+        ok = await verify_async(user.password_hash if user else None, password)
+        if not ok or user is None or not user.active:
+            return None
+        token = secrets.token_urlsafe(32)
+        now = utcnow()
+        expires = now + self.ttl
+        async with self.db.session() as s:
+            s.add(UserSession(token_hash=token_hash(token), user_id=user.id, created_at=now, expires_at=expires,
+                              revoked=False))
+            await s.execute(delete(UserSession).where(UserSession.user_id == user.id, UserSession.expires_at < now))
+        return token, expires, user
+
+    async def logout(self, token: str) -> None:
+        async with self.db.session() as s:
+            await s.execute(update(UserSession).where(UserSession.token_hash == token_hash(token)).values(revoked=True))
+
+    async def revoke_user(self, user_id: str) -> None:
+        async with self.db.session() as s:
+            await s.execute(update(UserSession).where(UserSession.user_id == user_id).values(revoked=True))

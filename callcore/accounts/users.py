@@ -1,0 +1,68 @@
+"""Users with roles and departments, managed by admins (A-1)."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from callcore.accounts.models import User
+from callcore.accounts.passwords import hash_password
+from callcore.api.auth import ROLES
+from callcore.api.errors import Conflict, InvalidInput, NotFound
+from callcore.store.db import Database
+from callcore.tickets.models import Department
+
+
+def _bad(field: str, message: str) -> InvalidInput:
+    return InvalidInput(f"{field}: {message}", details=[{"field": field, "in": "body", "message": message}])
+
+
+async def _check(db: Database, role: str, department_id: str | None) -> None:
+    if role not in ROLES:
+        raise _bad("role", f"must be one of {', '.join(ROLES)}")
+    if role == "handler" and not department_id:
+        raise _bad("department_id", "a department handler needs a department")
+    if department_id:
+        async with db.session() as s:
+            if await s.get(Department, department_id) is None:
+                raise _bad("department_id", f"unknown department {department_id!r}")
+
+
+async def create_user(db: Database, *, username: str, password: str, role: str, name: str = "",
+                      department_id: str | None = None) -> User:
+    await _check(db, role, department_id)
+    user = User(id=str(uuid.uuid4()), username=username, name=name, role=role, department_id=department_id,
+                password_hash=hash_password(password), active=True)
+    try:
+        async with db.session() as s:
+            s.add(user)
+    except IntegrityError:
+        raise Conflict(f"username {username!r} is taken") from None
+    return user
+
+
+async def update_user(db: Database, user_id: str, *, name: str | None = None, role: str | None = None,
+                      department_id: str | None = None, active: bool | None = None,
+                      password: str | None = None) -> User:
+    async with db.session() as s:
+        user = await s.get(User, user_id)
+        if user is None:
+            raise NotFound(f"user {user_id} not found")
+        new_role = role or user.role
+        new_dep = department_id if department_id is not None else user.department_id
+        await _check(db, new_role, new_dep or None)
+        user.role, user.department_id = new_role, new_dep or None
+        if name is not None:
+            user.name = name
+        if active is not None:
+            user.active = active
+        if password:
+            user.password_hash = hash_password(password)
+        return user
+
+
+async def list_users(db: Database) -> list[User]:
+    async with db.session() as s:
+        return list(await s.scalars(select(User).order_by(User.username)))

@@ -1,0 +1,47 @@
+"""Exports of a filtered ticket list as CSV and XLSX (openpyxl), personal data masked (A-2)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from datetime import date
+
+from openpyxl import Workbook
+
+from callcore.privacy import mask_id_card, mask_phone
+from callcore.tickets.deadlines import colour_of
+from callcore.tickets.models import Ticket
+from callcore.tickets.workflow import STATUS_TEXT
+
+HEADERS = ("工单编号", "受理时间", "渠道", "类别", "来电人", "联系电话", "身份证号", "地址", "诉求内容", "状态",
+           "主办单位", "办理时限", "颜色", "催办次数", "满意度")
+COLOUR_TEXT = {"green": "绿", "yellow": "黄", "red": "红"}
+
+
+def row(t: Ticket, today: date, yellow_until: date, departments: dict[str, str]) -> list[str | int]:
+    colour = colour_of(t.status, t.due_date, t.closed_on_time, today, yellow_until)
+    return [t.number, t.received_at.isoformat(timespec="seconds"), t.channel, t.category, t.caller_name,
+            mask_phone(t.phone), mask_id_card(t.id_card), t.address, t.content, STATUS_TEXT.get(t.status, t.status),
+            departments.get(t.department_id or "", ""), t.due_date.isoformat(), COLOUR_TEXT[colour], t.urge_count,
+            t.satisfaction or ""]
+
+
+def to_csv(rows: Iterable[list[str | int]]) -> bytes:
+    """UTF-8 with a BOM so that Excel opens the Chinese text correctly."""
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(HEADERS)
+    w.writerows(rows)
+    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+
+
+def to_xlsx(rows: Iterable[list[str | int]]) -> bytes:
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("工单")
+    ws.append(list(HEADERS))
+    for r in rows:
+        ws.append(r)
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()

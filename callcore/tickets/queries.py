@@ -1,0 +1,116 @@
+"""Read side of tickets: filtered, sorted pages, exports and the agent's screen-pop lookup.
+
+Every query is restricted by ``access.visible_clause`` so a handler's lists and exports hold
+only their department's tickets (A-1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import ColumnElement, Select, exists, func, select
+
+from callcore.api.auth import Principal
+from callcore.calls.models import Call
+from callcore.store.db import Database
+from callcore.tickets.access import visible_clause
+from callcore.tickets.deadlines import Deadlines
+from callcore.tickets.models import Ticket, TicketDepartment, TicketEvent
+
+SORTS = {
+    "received_at": Ticket.received_at.asc(), "-received_at": Ticket.received_at.desc(),
+    "due_date": Ticket.due_date.asc(), "-due_date": Ticket.due_date.desc(),
+    "number": Ticket.number.asc(), "-number": Ticket.number.desc(),
+    "updated_at": Ticket.updated_at.asc(), "-updated_at": Ticket.updated_at.desc(),
+}
+# Counting every match of a broad filter over a million rows costs more than the page itself;
+# past this many the total is reported as "at least".
+COUNT_CAP = 10_000
+
+
+@dataclass(frozen=True, kw_only=True)
+class TicketFilter:
+    number: str | None = None
+    query_code: str | None = None
+    phone: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    department_id: str | None = None
+    status: tuple[str, ...] = ()
+    category: str | None = None
+    colour: str | None = None
+    handler: str | None = None
+    sort: str = "-received_at"
+    limit: int = 50
+    offset: int = 0
+
+
+def _where(who: Principal, f: TicketFilter, dl: Deadlines, today: date) -> list[ColumnElement[bool]]:
+    conds: list[ColumnElement[bool]] = [visible_clause(who)]
+    if f.number:
+        conds.append(Ticket.number == f.number)
+    if f.query_code:
+        conds.append(Ticket.query_code == f.query_code)
+    if f.phone:
+        conds.append(Ticket.phone == f.phone)
+    if f.since is not None:
+        conds.append(Ticket.received_at >= f.since)
+    if f.until is not None:
+        conds.append(Ticket.received_at < f.until)
+    if f.department_id:
+        conds.append(exists(select(TicketDepartment.ticket_id).where(
+            TicketDepartment.ticket_id == Ticket.id, TicketDepartment.department_id == f.department_id)))
+    if f.status:
+        conds.append(Ticket.status.in_(f.status))
+    if f.category:
+        conds.append(Ticket.category == f.category)
+    if f.colour:
+        conds.append(dl.colour_clause(f.colour, today))
+    if f.handler:
+        conds.append(exists(select(TicketEvent.id).where(TicketEvent.ticket_id == Ticket.id,
+                                                         TicketEvent.actor_id == f.handler)))
+    return conds
+
+
+def filtered(who: Principal, f: TicketFilter, dl: Deadlines, today: date) -> Select[tuple[Ticket]]:
+    return select(Ticket).where(*_where(who, f, dl, today)).order_by(SORTS[f.sort], Ticket.id)
+
+
+async def page(db: Database, who: Principal, f: TicketFilter, dl: Deadlines, today: date) -> tuple[list[Ticket], int, bool]:
+    """One page, the total (capped at ``COUNT_CAP``) and whether the cap was hit."""
+    q = filtered(who, f, dl, today)
+    async with db.session() as s:
+        rows = list(await s.scalars(q.limit(f.limit).offset(f.offset)))
+        if f.offset == 0 and len(rows) < f.limit:
+            return rows, len(rows), False
+        capped = select(Ticket.id).where(*_where(who, f, dl, today)).limit(COUNT_CAP + 1).subquery()
+        total = int(await s.scalar(select(func.count()).select_from(capped)) or 0)
+    return rows, min(total, COUNT_CAP), total > COUNT_CAP
+
+
+async def stream(db: Database, who: Principal, f: TicketFilter, dl: Deadlines, today: date,
+                 max_rows: int) -> AsyncIterator[Ticket]:
+    """Rows of an export, read in chunks so a large export does not sit in memory at once."""
+    q = filtered(who, f, dl, today).limit(max_rows)
+    async with db.session() as s:
+        result = await s.stream_scalars(q.execution_options(yield_per=1000))
+        async for t in result:
+            yield t
+
+
+@dataclass(frozen=True, kw_only=True)
+class CallerHistory:
+    tickets: list[Ticket]
+    calls: list[Call]
+
+
+async def caller_history(db: Database, who: Principal, phone: str, *, limit: int = 10) -> CallerHistory:
+    """The screen pop (T-8): the caller's last tickets and calls, two index range scans."""
+    async with db.session() as s:
+        tickets = await s.scalars(select(Ticket).where(Ticket.phone == phone, visible_clause(who))
+                                  .order_by(Ticket.received_at.desc()).limit(limit))
+        calls = await s.scalars(select(Call).where(Call.caller_number == phone)
+                                .order_by(Call.arrived_at.desc()).limit(limit))
+        return CallerHistory(tickets=list(tickets), calls=list(calls))

@@ -1,0 +1,133 @@
+"""The transfer slip (转办单, W-16): one page per ticket, printable HTML and PDF, in Chinese.
+
+The PDF is drawn with fpdf2 (pure Python) and a CJK font embedded as a subset; the font is
+looked up among Debian's packages (fonts-wqy-microhei, fonts-noto-cjk) or ``CALLCORE_CJK_FONT``.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from fpdf import FPDF
+
+from callcore.tickets.workflow import MODES, SATISFACTION, STATUS_TEXT
+
+FONT_CANDIDATES = (
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+)
+
+
+class FontMissing(RuntimeError):
+    """No CJK font is installed; scripts/install-system.sh installs fonts-wqy-microhei."""
+
+
+def cjk_font() -> Path:
+    env = os.environ.get("CALLCORE_CJK_FONT")
+    for p in ((env,) if env else ()) + FONT_CANDIDATES:
+        if p and Path(p).is_file():
+            return Path(p)
+    raise FontMissing("no CJK font found: install fonts-wqy-microhei or set CALLCORE_CJK_FONT")
+
+
+@dataclass(frozen=True, kw_only=True)
+class SlipData:
+    """What a 转办单 carries; phone is already masked or whole according to the reader's rights."""
+
+    number: str
+    received_at: str
+    channel: str
+    category: str
+    urgency: str
+    caller_name: str
+    phone: str
+    address: str
+    title: str
+    content: str
+    mode: str | None
+    department: str
+    assisting: list[str]
+    due_date: str
+    sign_by: str
+    status: str
+    instructions: str
+    satisfaction: str | None
+    history: list[tuple[str, str, str]]  # (time, who, what)
+
+    def rows(self) -> list[tuple[str, str]]:
+        return [
+            ("工单编号", self.number), ("受理时间", self.received_at), ("来源渠道", self.channel),
+            ("问题类别", self.category), ("紧急程度", "紧急" if self.urgency == "urgent" else "一般"),
+            ("来电人", self.caller_name or "—"), ("联系电话", self.phone or "—"), ("地址", self.address or "—"),
+            ("办理方式", MODES.get(self.mode or "", "—")), ("主办单位", self.department or "—"),
+            ("协办单位", "、".join(self.assisting) or "—"), ("签收时限", self.sign_by or "—"),
+            ("办理时限", self.due_date), ("当前状态", STATUS_TEXT.get(self.status, self.status)),
+            ("交办意见", self.instructions or "—"),
+            ("满意度", SATISFACTION.get(self.satisfaction or "", "—")),
+        ]
+
+
+TITLE = "96881市民服务热线 工单转办单"
+
+
+def render_html(d: SlipData) -> str:
+    e = html.escape
+    rows = "\n".join(f"<tr><th>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in d.rows())
+    hist = "\n".join(f"<tr><td>{e(a)}</td><td>{e(b)}</td><td>{e(c)}</td></tr>" for a, b, c in d.history)
+    return f"""<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8"><title>{e(TITLE)} {e(d.number)}</title>
+<style>
+body{{font-family:"WenQuanYi Micro Hei","Noto Sans CJK SC","Microsoft YaHei",sans-serif;margin:2em;}}
+h1{{text-align:center;font-size:20pt;}} table{{border-collapse:collapse;width:100%;margin-bottom:1em;}}
+th,td{{border:1px solid #333;padding:6px;vertical-align:top;}} th{{width:8em;background:#f3f3f3;text-align:left;}}
+.sign{{margin-top:2em;display:flex;justify-content:space-between;}}
+@media print{{body{{margin:0;}} .noprint{{display:none;}}}}
+</style></head><body>
+<h1>{e(TITLE)}</h1>
+<table>{rows}
+<tr><th>诉求标题</th><td>{e(d.title or "—")}</td></tr>
+<tr><th>诉求内容</th><td>{e(d.content).replace(chr(10), "<br>")}</td></tr>
+</table>
+<h2>办理记录</h2>
+<table><tr><th>时间</th><th>办理人</th><th>事项</th></tr>{hist}</table>
+<div class="sign"><span>承办单位签收人：__________</span><span>签收时间：__________</span></div>
+<p class="noprint"><button onclick="window.print()">打印</button></p>
+</body></html>"""
+
+
+def render_pdf(d: SlipData) -> bytes:
+    pdf = FPDF(format="A4")
+    pdf.set_auto_page_break(True, margin=15)
+    font = cjk_font()
+    pdf.add_font("cjk", "", str(font), collection_font_number=0)
+    pdf.add_font("cjk", "B", str(font), collection_font_number=0)  # table headings ask for bold
+    pdf.add_page()
+    pdf.set_font("cjk", size=16)
+    pdf.cell(0, 12, TITLE, align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("cjk", size=10.5)
+    rows = d.rows() + [("诉求标题", d.title or "—"), ("诉求内容", d.content or "—")]
+    with pdf.table(col_widths=(28, 152), text_align="LEFT", line_height=6.5, first_row_as_headings=False) as table:
+        for k, v in rows:
+            r = table.row()
+            r.cell(k)
+            r.cell(v)
+    pdf.ln(4)
+    pdf.set_font("cjk", size=12)
+    pdf.cell(0, 8, "办理记录", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("cjk", size=9.5)
+    with pdf.table(col_widths=(40, 40, 100), text_align="LEFT", line_height=5.5) as table:
+        head = table.row()
+        for h in ("时间", "办理人", "事项"):
+            head.cell(h)
+        for a, b, c in d.history:
+            r = table.row()
+            for v in (a, b, c):
+                r.cell(v)
+    pdf.ln(8)
+    pdf.set_font("cjk", size=11)
+    pdf.cell(0, 8, "承办单位签收人：__________        签收时间：__________", new_x="LMARGIN", new_y="NEXT")
+    return bytes(pdf.output())
