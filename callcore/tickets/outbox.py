@@ -56,15 +56,25 @@ class OutboxRelay:
         self.lease = timedelta(seconds=lease_seconds)
 
     async def _claim(self, now: datetime) -> list[OutboxMessage]:
+        """Leases due messages. The lease is a compare-and-set on ``next_attempt_at``, so two relays
+        never both take a message, on PostgreSQL (where SKIP LOCKED also spreads the work) and on
+        SQLite (where the driver reads outside the write transaction)."""
         async with self.db.session() as s:
             q = (select(OutboxMessage).where(OutboxMessage.sent_at.is_(None), OutboxMessage.next_attempt_at <= now)
                  .order_by(OutboxMessage.next_attempt_at).limit(self.batch))
             if self.db.dialect == "postgresql":
                 q = q.with_for_update(skip_locked=True)
-            rows = list(await s.scalars(q))
-            for m in rows:
-                m.next_attempt_at = now + self.lease
-            return rows
+            claimed = []
+            for m in list(await s.scalars(q)):
+                res = await s.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id == m.id, OutboxMessage.next_attempt_at == m.next_attempt_at,
+                           OutboxMessage.sent_at.is_(None))
+                    .values(next_attempt_at=now + self.lease)
+                    .execution_options(synchronize_session=False))
+                if res.rowcount == 1:  # type: ignore[attr-defined]
+                    claimed.append(m)
+            return claimed
 
     async def run_once(self, now: datetime | None = None) -> int:
         """Sends what is due; returns how many were delivered."""
