@@ -126,7 +126,8 @@ class Daemon:
         if self.runner is not None:
             await self.runner.cleanup()
         if self.stasis is not None:
-            await self.stasis.shutdown()
+            ast = self.settings.asterisk
+            await self.stasis.shutdown(hand_off_to=("from-trunk", ast.hotline, "fallback"))
         try:
             await asyncio.wait_for(self.journal.wait_idle(), 5)
         except TimeoutError:

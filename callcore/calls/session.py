@@ -55,6 +55,8 @@ class CallSession:
         self._gone = asyncio.Event()
         self._digits: asyncio.Queue[str] = asyncio.Queue()
         self._playbacks: dict[str, asyncio.Future[None]] = {}
+        # Playbacks Asterisk is still playing, whether or not a flow still waits for them.
+        self.playing: set[str] = set()
 
     # -- timeline ----------------------------------------------------------------------
     def event(self, type_: str, **data: Any) -> None:
@@ -74,6 +76,7 @@ class CallSession:
         self._digits.put_nowait(digit)
 
     def on_playback_finished(self, playback_id: str) -> None:
+        self.playing.discard(playback_id)
         fut = self._playbacks.pop(playback_id, None)
         if fut is not None and not fut.done():
             fut.set_result(None)
@@ -122,6 +125,7 @@ class CallSession:
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._playbacks[playback_id] = done
         self.event(ev.PROMPT_STARTED, prompt=name or media[0], playback_id=playback_id)
+        self.playing.add(playback_id)
         await self._call(self.ari.play(self.channel_id, media, playback_id=playback_id))
         gone = asyncio.ensure_future(self._gone.wait())
         digit_task: asyncio.Future[str] | None = asyncio.ensure_future(self._digits.get()) if interrupt_digits else None
@@ -147,6 +151,12 @@ class CallSession:
             gone.cancel()
             if digit_task is not None and not digit_task.done():
                 digit_task.cancel()
+
+    async def stop_playbacks(self) -> None:
+        """Cuts what is playing (a hand-off must not wait for a long prompt to end)."""
+        for playback_id in list(self.playing):
+            self.playing.discard(playback_id)
+            await self._stop(playback_id)
 
     async def _stop(self, playback_id: str) -> None:
         try:

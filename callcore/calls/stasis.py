@@ -112,14 +112,19 @@ class StasisApp:
 
     async def _run(self, session: CallSession) -> None:
         with call_context(session.call_id):
+            cancelled = False
             try:
                 await self.flow(session)
             except CallerHungUp:
                 pass
             except AriError as exc:
                 log.warning("call flow stopped by ARI error: %s", exc)
+            except asyncio.CancelledError:
+                # Shutdown: the call is handed back to the dialplan or stays parked, never cut off.
+                cancelled = True
+                raise
             finally:
-                if not session.gone:
+                if not cancelled and not session.gone:
                     try:
                         await session.hangup("normal")
                     except AriError as exc:
@@ -161,6 +166,26 @@ class StasisApp:
             stats["resumed"] += 1
         return stats
 
-    async def shutdown(self) -> None:
+    async def shutdown(self, *, hand_off_to: tuple[str, str, str] | None = None) -> None:
+        """Stops every flow. With ``hand_off_to`` (context, extension, label), calls still up go back
+        to the dialplan there (the shipped one apologises and takes a message) instead of staying
+        parked with nobody driving them."""
         await self.tasks.cancel_all()
+        if hand_off_to is None:
+            return
+        context, extension, label = hand_off_to
+        for session in list(self.sessions.values()):
+            if session.gone:
+                continue
+            try:
+                await session.stop_playbacks()
+                await self.ari.continue_in_dialplan(session.channel_id, context=context, extension=extension, label=label)
+            except AriError as exc:
+                log.warning("could not hand call %s back to the dialplan: %s", session.call_id, exc)
+                continue
+            session.hangup_by = "system"
+            session.hangup_cause_text = "handed to the dialplan at shutdown"
+            session.event(ev.HANDED_OFF, context=context, extension=extension, label=label)
+            session.on_hangup(cause=None, cause_text=None)
+            self._close(session)
 

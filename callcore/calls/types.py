@@ -28,6 +28,7 @@ SURVEY: Final = "survey"
 REFUSED: Final = "refused"
 RECONCILED: Final = "reconciled"
 HANGUP_REQUESTED: Final = "hangup_requested"
+HANDED_OFF: Final = "handed_off"
 ENDED: Final = "ended"
 
 
