@@ -9,6 +9,7 @@ the daemon can reconcile channels left parked in its Stasis app while it was awa
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -41,7 +42,8 @@ class AriClient:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.app = app
-        self._auth = aiohttp.BasicAuth(user, password)
+        # HTTP Basic by hand: aiohttp.BasicAuth is deprecated and its replacement is recent.
+        self._headers = {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
         self._pool_size = pool_size
         self._timeout = aiohttp.ClientTimeout(total=timeout, connect=min(timeout, 3.0))
         self._backoff_cap = backoff_cap
@@ -55,7 +57,7 @@ class AriClient:
     def session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
             connector = aiohttp.TCPConnector(limit=self._pool_size, keepalive_timeout=30)
-            self._session = aiohttp.ClientSession(connector=connector, auth=self._auth, timeout=self._timeout)
+            self._session = aiohttp.ClientSession(connector=connector, headers=self._headers, timeout=self._timeout)
         return self._session
 
     async def close(self) -> None:
