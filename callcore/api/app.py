@@ -7,7 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
-from callcore.api import calls, health, ivr, stream
+from callcore.api import calls, health, ivr, routing, stream
 from callcore.api import accounts, admin, open311, public, tickets
 from callcore.api.auth import AuthChain, StaticTokenAuth
 from callcore.api.openapi import build
@@ -17,7 +17,7 @@ from callcore.api.services import SERVICES, Services
 meta = Router("/api/v1")
 OPENAPI = web.AppKey("callcore.openapi", dict)
 # Capabilities add their routers here (tickets, ivr, ...); one list, read once per app.
-ROUTERS: list[Router] = [health.router, calls.router, stream.router, ivr.router, meta]
+ROUTERS: list[Router] = [health.router, calls.router, stream.router, ivr.router, routing.router, meta]
 ROUTERS += [tickets.router, accounts.router, admin.router, public.router, open311.router]
 
 
