@@ -5,7 +5,7 @@
 set -euo pipefail
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-PKGS="sip-tester espeak-ng sox ffmpeg libsox-fmt-mp3 postgresql"
+PKGS="sip-tester espeak-ng sox ffmpeg libsox-fmt-mp3 postgresql fonts-wqy-microhei"
 
 need=0
 for bin in asterisk sipp espeak-ng sox ffmpeg; do command -v "$bin" >/dev/null 2>&1 || need=1; done

@@ -47,7 +47,7 @@ async def update_user(db: Database, user_id: str, *, name: str | None = None, ro
                       department_id: str | None = None, active: bool | None = None,
                       password: str | None = None) -> User:
     async with db.session() as s:
-        user = await s.get(User, user_id)
+        user = None if "\x00" in user_id else await s.get(User, user_id)
         if user is None:
             raise NotFound(f"user {user_id} not found")
         new_role = role or user.role

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from callcore.accounts import users
 from callcore.api.auth import ROLES
 from callcore.api.errors import Unauthorized
+from callcore.api.validation import InputModel
 from callcore.api.router import ApiRequest, Router
 from callcore.tickets.wiring import SESSIONS
 
@@ -17,8 +18,7 @@ router = Router("/api/v1")
 Role = Literal[ROLES]  # type: ignore[valid-type]
 
 
-class LoginIn(BaseModel):
-    model_config = {"extra": "forbid"}
+class LoginIn(InputModel):
     username: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=256)
 
@@ -38,8 +38,7 @@ class MeOut(BaseModel):
     department_id: str | None
 
 
-class UserIn(BaseModel):
-    model_config = {"extra": "forbid"}
+class UserIn(InputModel):
     username: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")
     password: str = Field(min_length=10, max_length=256)
     name: str = Field(default="", max_length=64)
@@ -47,8 +46,7 @@ class UserIn(BaseModel):
     department_id: str | None = Field(default=None, min_length=1, max_length=36)
 
 
-class UserPatch(BaseModel):
-    model_config = {"extra": "forbid"}
+class UserPatch(InputModel):
     name: str | None = Field(default=None, max_length=64)
     role: Role | None = None
     department_id: str | None = Field(default=None, max_length=36)

@@ -7,12 +7,13 @@ import uuid
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from callcore.accounts import audit
 from callcore.api.errors import Conflict, InvalidInput, NotFound
+from callcore.api.validation import Day, InputModel, Instant
 from callcore.api.router import ApiRequest, Router
 from callcore.store.base import utcnow
 from callcore.tickets import stats
@@ -24,15 +25,13 @@ router = Router("/api/v1")
 ADMIN = ("admin",)
 
 
-class DepartmentIn(BaseModel):
-    model_config = {"extra": "forbid"}
+class DepartmentIn(InputModel):
     code: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
     name: str = Field(min_length=1, max_length=128)
     contact: str = Field(default="", max_length=128)
 
 
-class DepartmentPatch(BaseModel):
-    model_config = {"extra": "forbid"}
+class DepartmentPatch(InputModel):
     name: str | None = Field(default=None, min_length=1, max_length=128)
     contact: str | None = Field(default=None, max_length=128)
     active: bool | None = None
@@ -46,8 +45,7 @@ class DepartmentOut(BaseModel):
     active: bool
 
 
-class CategoryIn(BaseModel):
-    model_config = {"extra": "forbid"}
+class CategoryIn(InputModel):
     name: str = Field(min_length=1, max_length=64)
     limit_days: int = Field(ge=0, le=365, description="working days after receipt; 0 = the same day")
     active: bool = True
@@ -60,8 +58,7 @@ class CategoryOut(BaseModel):
     active: bool
 
 
-class OverrideIn(BaseModel):
-    model_config = {"extra": "forbid"}
+class OverrideIn(InputModel):
     workday: bool
     note: str = Field(default="", max_length=128)
 
@@ -77,9 +74,8 @@ class CalendarOut(BaseModel):
     holiday_data_years: dict[str, bool] = Field(description="whether the holiday package covers each year")
 
 
-class AuditQuery(BaseModel):
-    model_config = {"extra": "forbid"}
-    since: AwareDatetime | None = None
+class AuditQuery(InputModel):
+    since: Instant | None = None
     user_id: str | None = Field(default=None, max_length=64)
     object_id: str | None = Field(default=None, max_length=64)
     limit: int = Field(default=100, ge=1, le=1000)
@@ -97,10 +93,9 @@ class AuditOut(BaseModel):
     detail: dict[str, Any]
 
 
-class StatsQuery(BaseModel):
-    model_config = {"extra": "forbid"}
-    start: date = Field(description="first day of the period (local)")
-    end: date = Field(description="last day of the period, inclusive")
+class StatsQuery(InputModel):
+    start: Day = Field(description="first day of the period (local)")
+    end: Day = Field(description="last day of the period, inclusive")
     department_id: str | None = Field(default=None, max_length=36)
 
     @model_validator(mode="after")
@@ -153,7 +148,8 @@ async def create_department(req: ApiRequest[DepartmentIn, Any]) -> DepartmentOut
               response=DepartmentOut, roles=ADMIN, responses={404: "no such department"})
 async def update_department(req: ApiRequest[DepartmentPatch, Any]) -> DepartmentOut:
     async with req.app[TICKETS].db.session() as s:
-        d = await s.get(Department, req.path["department_id"])
+        dep_id = req.path["department_id"]
+        d = None if "\x00" in dep_id else await s.get(Department, dep_id)
         if d is None:
             raise NotFound(f"department {req.path['department_id']} not found")
         for k, v in req.body.model_dump(exclude_none=True).items():

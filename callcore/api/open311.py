@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import select
 
 from callcore.api.errors import InvalidInput, NotFound
+from callcore.api.validation import InputModel
 from callcore.api.router import ApiRequest, Router, format_validation_error
 from callcore.tickets.models import Category
 from callcore.tickets.service import NewTicket
@@ -34,7 +35,7 @@ class ServiceOut(BaseModel):
     group: str = "96881"
 
 
-class RequestIn(BaseModel):
+class RequestIn(InputModel):
     model_config = {"extra": "ignore"}  # GeoReport clients send api_key, jurisdiction_id, attribute[...]
     service_code: str = Field(min_length=1, max_length=32)
     description: str = Field(min_length=1, max_length=4000)

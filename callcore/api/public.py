@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from callcore.api.errors import InvalidInput, NotFound
+from callcore.api.validation import InputModel
 from callcore.api.router import ApiRequest, Router
 from callcore.privacy import scrub
 from callcore.tickets.calendar import LOCAL_TZ
@@ -19,8 +20,7 @@ from callcore.tickets.workflow import STATUS_TEXT
 router = Router("/api/v1")
 
 
-class PublicQuery(BaseModel):
-    model_config = {"extra": "forbid"}
+class PublicQuery(InputModel):
     phone: str | None = Field(default=None, pattern=r"^\+?[0-9]{4,20}$",
                               description="the caller's number or its last 4 digits; shows the reply when it matches")
 

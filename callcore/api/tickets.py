@@ -6,9 +6,10 @@ from datetime import date, datetime
 from typing import Any, Literal
 
 from aiohttp import web
-from pydantic import AwareDatetime, BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import select
 
+from callcore.api.validation import Day, InputModel, Instant
 from callcore.api.router import ApiRequest, Router
 from callcore.privacy import mask_id_card, mask_phone
 from callcore.store.base import utcnow
@@ -27,8 +28,7 @@ CENTER = ("agent", "dispatcher", "supervisor", "admin")
 PHONE = r"^\+?[0-9]{3,20}$"
 
 
-class TicketIn(BaseModel):
-    model_config = {"extra": "forbid"}
+class TicketIn(InputModel):
     channel: Literal["phone", "web", "sms", "mail"] = "phone"
     call_id: str | None = Field(default=None, min_length=1, max_length=36)
     caller_name: str = Field(default="", max_length=64)
@@ -41,7 +41,7 @@ class TicketIn(BaseModel):
     title: str = Field(default="", max_length=128)
     content: str = Field(min_length=1, max_length=4000)
     urgency: Literal["normal", "urgent"] = "normal"
-    received_at: AwareDatetime | None = None
+    received_at: Instant | None = None
 
 
 class DuplicateOut(BaseModel):
@@ -139,13 +139,12 @@ class TicketPage(BaseModel):
     offset: int
 
 
-class TicketQuery(BaseModel):
-    model_config = {"extra": "forbid"}
+class TicketQuery(InputModel):
     number: str | None = Field(default=None, pattern=r"^[0-9]{1,20}$")
     query_code: str | None = Field(default=None, pattern=r"^[0-9]{8}$")
     phone: str | None = Field(default=None, pattern=PHONE)
-    since: AwareDatetime | None = None
-    until: AwareDatetime | None = None
+    since: Instant | None = None
+    until: Instant | None = None
     department_id: str | None = Field(default=None, min_length=1, max_length=36)
     status: str | None = Field(default=None, description="comma-separated statuses", max_length=200)
     category: str | None = Field(default=None, min_length=1, max_length=32)
@@ -176,13 +175,12 @@ class ExportQuery(TicketQuery):
     format: Literal["csv", "xlsx"] = "csv"
 
 
-class ActionIn(BaseModel):
+class ActionIn(InputModel):
     """One step on a ticket. Which fields an action needs: dispatch (mode, department_id, assist_ids for
     协办, instructions for 交办), reject (reason), return (reason), reply (reply, satisfaction), answer
     (reply), request_extension (until or days, reason), explain (note), note (note), rate (rating),
     review (reason), link / merge (other_id)."""
 
-    model_config = {"extra": "forbid"}
     action: Literal[ACTIONS[1:]]  # type: ignore[valid-type]
     note: str = Field(default="", max_length=4000)
     mode: Literal[tuple(MODES)] | None = None  # type: ignore[valid-type]
@@ -193,7 +191,7 @@ class ActionIn(BaseModel):
                                description=f"for reject one of: {', '.join(REJECT_REASONS)}")
     reply: str | None = Field(default=None, max_length=8000)
     satisfaction: Literal["satisfied", "basically_satisfied", "unsatisfied", "unknown"] | None = None
-    until: date | None = None
+    until: Day | None = None
     days: int | None = Field(default=None, ge=1, le=365)
     rating: Literal["satisfied", "basically_satisfied", "unsatisfied"] | None = None
     other_id: str | None = Field(default=None, min_length=1, max_length=36)
@@ -205,8 +203,7 @@ class ActionIn(BaseModel):
         return out
 
 
-class RevealIn(BaseModel):
-    model_config = {"extra": "forbid"}
+class RevealIn(InputModel):
     fields: list[Literal["phone", "id_card"]] = Field(min_length=1, max_length=2)
 
 
@@ -215,8 +212,7 @@ class RevealOut(BaseModel):
     id_card: str | None = None
 
 
-class LookupQuery(BaseModel):
-    model_config = {"extra": "forbid"}
+class LookupQuery(InputModel):
     phone: str = Field(pattern=PHONE)
     limit: int = Field(default=10, ge=1, le=50)
 
@@ -234,15 +230,13 @@ class LookupOut(BaseModel):
     calls: list[CallBrief]
 
 
-class DuplicateQuery(BaseModel):
-    model_config = {"extra": "forbid"}
+class DuplicateQuery(InputModel):
     phone: str = Field(default="", pattern=r"^(\+?[0-9]{3,20})?$")
     content: str = Field(default="", max_length=4000)
     category: str = Field(min_length=1, max_length=32)
 
 
-class SlipQuery(BaseModel):
-    model_config = {"extra": "forbid"}
+class SlipQuery(InputModel):
     format: Literal["html", "pdf"] = "html"
     reveal: bool = Field(default=False, description="whole phone number, for roles allowed to see it (audited)")
 

@@ -201,6 +201,8 @@ class TicketService:
     # -- actions --------------------------------------------------------------------------------
 
     async def _load(self, s: AsyncSession, who: Principal, ref: str, *, lock: bool = False) -> Ticket:
+        if "\x00" in ref or len(ref) > 64:  # PostgreSQL refuses NUL in text: such a ref matches nothing
+            raise TicketNotFound(f"ticket {ref[:64]!r} not found")
         q = select(Ticket).where(visible_clause(who))
         q = q.where(Ticket.id == ref) if len(ref) == 36 else q.where(Ticket.number == ref)
         if lock and self.db.dialect == "postgresql":
