@@ -20,6 +20,7 @@ from callcore.api.router import ApiRequest, Router
 from callcore.ivr import versions
 from callcore.ivr.registry import MenuRegistry, MenuRejected, UnknownMenu
 from callcore.ivr.validator import RECORDED_SUBDIR
+from callcore.store.db import OUTAGE_ERRORS
 from callcore.prompts.audio import MAX_UPLOAD_SECONDS, AudioError, convert_upload
 
 router = Router("/api/v1")
@@ -125,6 +126,8 @@ async def put_menu(req: ApiRequest[MenuPut, Any]) -> MenuOut:
         await reg.propose(name, req.body.source, author=_author(req), origin="api", comment=req.body.comment)
     except MenuRejected as exc:
         raise _rejected(exc) from None
+    except OUTAGE_ERRORS:
+        raise ServiceUnavailable("the store is unavailable: the menu was not changed") from None
     return _menu_out(reg, name)
 
 
@@ -164,6 +167,8 @@ async def rollback(req: ApiRequest[Rollback, Any]) -> MenuOut:
         raise NotFound(f"menu {name!r} has no version {req.body.version}") from None
     except MenuRejected as exc:
         raise _rejected(exc) from None
+    except OUTAGE_ERRORS:
+        raise ServiceUnavailable("the store is unavailable: the menu was not changed") from None
     return _menu_out(reg, name)
 
 

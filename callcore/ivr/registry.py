@@ -16,7 +16,7 @@ import asyncio
 import logging
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -63,6 +63,7 @@ class MenuRegistry:
         self.db = db
         self._active: dict[str, ActiveMenu] = {}
         self._file_sha: dict[str, str] = {}
+        self._unstored: set[str] = set()
         self._lock = asyncio.Lock()
 
     # -- reading ----------------------------------------------------------------------------------
@@ -97,13 +98,25 @@ class MenuRegistry:
             number = 0
             when = utcnow()
             if self.db is not None:
-                row = await versions.add(self.db, menu=name, source=text, label=menu.label, author=author,
-                                         origin=origin, comment=comment, based_on=based_on)
-                number, when = row.version, row.created_at
+                try:
+                    row = await versions.add(self.db, menu=name, source=text, label=menu.label, author=author,
+                                             origin=origin, comment=comment, based_on=based_on)
+                except OUTAGE_ERRORS as exc:
+                    if origin != "file":
+                        raise
+                    # A file change still serves calls; it is stored when the store is back (scan()).
+                    log.warning("ivr menu %s from file in service unstored (store unavailable: %s)", name, exc)
+                    self._unstored.add(name)
+                else:
+                    number, when = row.version, row.created_at
+                    self._unstored.discard(name)
             active = ActiveMenu(name=name, version=number, menu=menu, prompts=prompts, sha256=sha, author=author,
                                 changed_at=when)
             if write_file and origin != "file":
-                self._write_file(name, text)
+                try:
+                    self._write_file(name, text)
+                except OSError as exc:  # the store has the version; the file catches up on the next change
+                    log.error("ivr menu %s version %s not written to %s: %s", name, number, self.ivr_dir, exc)
             self._file_sha[name] = sha
             self._active[name] = active
             log.info("ivr menu %s version %s in service (%s by %s)", name, number, origin, author)
@@ -162,8 +175,25 @@ class MenuRegistry:
                 log.warning("ivr menus: store unavailable at start (%s); using the files", exc)
         await self.scan()
 
+    async def _store_unstored(self) -> None:
+        for name in sorted(self._unstored):
+            active = self._active.get(name)
+            if active is None or self.db is None:
+                self._unstored.discard(name)
+                continue
+            try:
+                row = await versions.add(self.db, menu=name, source=active.menu.source, label=active.menu.label,
+                                         author=active.author, origin="file")
+            except OUTAGE_ERRORS:
+                return
+            async with self._lock:
+                if self._active.get(name) is active:
+                    self._active[name] = replace(active, version=row.version, changed_at=row.created_at)
+                self._unstored.discard(name)
+
     async def scan(self) -> list[str]:
         """Take in files that changed since last seen; returns the names put in service."""
+        await self._store_unstored()
         changed = []
         for name, path in self._files().items():
             try:
@@ -184,9 +214,6 @@ class MenuRegistry:
             except MenuRejected as exc:
                 log.error("ivr menu file %s refused, %s stays in service:\n%s", path,
                           f"version {active.version}" if active else "no menu", format_faults(exc.faults, str(path)))
-            except OUTAGE_ERRORS as exc:
-                self._file_sha.pop(name, None)  # try again on the next scan
-                log.warning("ivr menu file %s not stored (store unavailable: %s)", path, exc)
         return changed
 
     async def watch(self, interval: float = 2.0) -> None:

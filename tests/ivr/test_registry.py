@@ -91,3 +91,22 @@ async def test_start_with_invalid_file_keeps_stored_version(tmp_path: Path, db: 
     restarted = registry(tmp_path, db)
     await restarted.load()
     assert restarted.current("main").version == 1
+
+
+async def test_store_down_at_start_serves_the_file_and_stores_it_later(tmp_path: Path, db: Database) -> None:
+    (tmp_path / "ivr").mkdir()
+    (tmp_path / "ivr" / "main.yaml").write_text(GOOD_MAIN, encoding="utf-8")
+    down = Database("postgresql+asyncpg://nobody@127.0.0.1:1/none")
+    reg = registry(tmp_path, down)
+    try:
+        await reg.load()
+        assert reg.current("main").version == 0 and reg.current("main").menu.label == "1"
+        with pytest.raises(OSError):
+            await reg.propose("main", V2, author="admin")  # an API change needs the store
+        assert reg.current("main").version == 0
+    finally:
+        await down.close()
+    reg.db = db  # the store is back
+    assert await reg.scan() == []
+    assert reg.current("main").version == 1
+    assert [v.origin for v in await versions.list_versions(db, "main")] == ["file"]
