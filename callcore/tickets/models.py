@@ -127,7 +127,8 @@ class TicketEvent(Base):
     __tablename__ = "ticket_events"
     __table_args__ = (
         UniqueConstraint("ticket_id", "seq", name="uq_ticket_events_ticket_seq"),
-        Index("ix_ticket_events_at_action", "at", "action"),
+        # Covers the S-1 aggregates (period, action, department) with an index-only scan.
+        Index("ix_ticket_events_at_action", "at", "action", "department_id"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -148,14 +149,24 @@ class TicketEvent(Base):
 
 
 class TicketDepartment(Base):
-    """Departments a ticket is currently dispatched to (lead and assisting): what a handler may see (A-1)."""
+    """Departments a ticket is currently dispatched to (lead and assisting): what a handler may see (A-1).
+
+    It doubles as each department's inbox: the ticket's status and receipt time are copied here
+    (kept in step by the service) so a department's list is an index range scan, not a join over
+    every ticket the department ever had.
+    """
 
     __tablename__ = "ticket_departments"
-    __table_args__ = (Index("ix_ticket_departments_dept", "department_id", "ticket_id"),)
+    __table_args__ = (
+        Index("ix_ticket_departments_dept_status", "department_id", "status", "received_at"),
+        Index("ix_ticket_departments_dept_received", "department_id", "received_at"),
+    )
 
     ticket_id: Mapped[str] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
     department_id: Mapped[str] = mapped_column(ForeignKey("departments.id"), primary_key=True)
     role: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(16))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class TicketCall(Base):

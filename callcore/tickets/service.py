@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -293,8 +293,13 @@ class TicketService:
         if (before.department_id, before.assist_ids) != (after.department_id, after.assist_ids):
             await s.execute(delete(TicketDepartment).where(TicketDepartment.ticket_id == t.id))
             if after.department_id:
-                s.add(TicketDepartment(ticket_id=t.id, department_id=after.department_id, role="lead"))
-            s.add_all(TicketDepartment(ticket_id=t.id, department_id=d, role="assist") for d in after.assist_ids)
+                s.add(TicketDepartment(ticket_id=t.id, department_id=after.department_id, role="lead",
+                                       status=after.status, received_at=t.received_at))
+            s.add_all(TicketDepartment(ticket_id=t.id, department_id=d, role="assist", status=after.status,
+                                       received_at=t.received_at) for d in after.assist_ids)
+        elif before.status != after.status:
+            await s.execute(update(TicketDepartment).where(TicketDepartment.ticket_id == t.id)
+                            .values(status=after.status))
         a = step.action
         if a == "urge":
             s.add(TicketUrge(ticket_id=t.id, number=after.urge_count, at=now, department_id=t.department_id,

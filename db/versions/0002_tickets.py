@@ -160,12 +160,15 @@ def upgrade() -> None:
     sa.Column('ticket_id', sa.String(length=36), nullable=False),
     sa.Column('department_id', sa.String(length=36), nullable=False),
     sa.Column('role', sa.String(length=8), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('received_at', callcore.store.base.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['department_id'], ['departments.id'], name=op.f('fk_ticket_departments_department_id_departments')),
     sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], name=op.f('fk_ticket_departments_ticket_id_tickets'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('ticket_id', 'department_id', name=op.f('pk_ticket_departments'))
     )
     with op.batch_alter_table('ticket_departments', schema=None) as batch_op:
-        batch_op.create_index('ix_ticket_departments_dept', ['department_id', 'ticket_id'], unique=False)
+        batch_op.create_index('ix_ticket_departments_dept_received', ['department_id', 'received_at'], unique=False)
+        batch_op.create_index('ix_ticket_departments_dept_status', ['department_id', 'status', 'received_at'], unique=False)
 
     op.create_table('ticket_events',
     sa.Column('id', sa.String(length=36), nullable=False),
@@ -187,7 +190,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('ticket_id', 'seq', name='uq_ticket_events_ticket_seq')
     )
     with op.batch_alter_table('ticket_events', schema=None) as batch_op:
-        batch_op.create_index('ix_ticket_events_at_action', ['at', 'action'], unique=False)
+        batch_op.create_index('ix_ticket_events_at_action', ['at', 'action', 'department_id'], unique=False)
 
     op.create_table('ticket_links',
     sa.Column('ticket_id', sa.String(length=36), nullable=False),
@@ -241,7 +244,8 @@ def downgrade() -> None:
 
     op.drop_table('ticket_events')
     with op.batch_alter_table('ticket_departments', schema=None) as batch_op:
-        batch_op.drop_index('ix_ticket_departments_dept')
+        batch_op.drop_index('ix_ticket_departments_dept_status')
+        batch_op.drop_index('ix_ticket_departments_dept_received')
 
     op.drop_table('ticket_departments')
     op.drop_table('ticket_calls')

@@ -22,6 +22,8 @@ async def _replays(service: TicketService, ref: str) -> None:
     assists = tuple(sorted(d.department_id for d in view.departments if d.role == "assist"))
     assert replay([step_of(e) for e in view.events]) == state_of(view.ticket, assists)
     assert [e.seq for e in view.events] == list(range(1, len(view.events) + 1))
+    # The department inbox copies stay in step with the ticket.
+    assert all(d.status == view.ticket.status and d.received_at == view.ticket.received_at for d in view.departments)
 
 
 async def test_full_life(service: TicketService) -> None:
@@ -43,6 +45,7 @@ async def test_full_life(service: TicketService) -> None:
     await service.act(HANDLER_A, t.id, "reply", {"reply": "再次清理", "satisfaction": "satisfied"}, now=T0)
     t4 = await service.act(DISPATCHER, t.id, "close", now=T0)
     assert t4.status == "closed" and t4.closed_on_time is True
+    await _replays(service, t.id)
     await service.act(DISPATCHER, t.id, "archive", now=T0)
     with pytest.raises(IllegalTransition, match="archived"):
         await service.act(DISPATCHER, t.id, "note", note="x", now=T0)
