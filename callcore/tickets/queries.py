@@ -15,7 +15,7 @@ from sqlalchemy import ColumnElement, Select, exists, func, select
 from callcore.api.auth import Principal
 from callcore.calls.models import Call
 from callcore.store.db import Database
-from callcore.tickets.access import visible_clause
+from callcore.tickets.access import READ_ALL, visible_clause
 from callcore.tickets.deadlines import Deadlines
 from callcore.tickets.models import Ticket, TicketDepartment, TicketEvent
 
@@ -97,8 +97,40 @@ def filtered(who: Principal, f: TicketFilter, dl: Deadlines, today: date) -> Sel
     return select(Ticket).where(*_where(who, f, dl, today)).order_by(SORTS[f.sort], Ticket.id)
 
 
+def _inbox(who: Principal, f: TicketFilter) -> Select[tuple[str]] | None:
+    """A department's list by receipt time with no other ticket filter (the handler's daily view)
+    is answered from its inbox index alone; None when the filter needs the tickets table."""
+    dep = who.department_id if who.role == "handler" else f.department_id
+    if not dep or (who.role == "handler" and f.department_id not in (None, dep)):
+        return None
+    if who.role not in READ_ALL and who.role != "handler":
+        return None
+    if any((f.number, f.query_code, f.phone, f.category, f.colour, f.handler)) or "received_at" not in f.sort:
+        return None
+    td = TicketDepartment
+    q = select(td.ticket_id).where(td.department_id == dep)
+    if f.status:
+        q = q.where(td.status.in_(f.status))
+    if f.since is not None:
+        q = q.where(td.received_at >= f.since)
+    if f.until is not None:
+        q = q.where(td.received_at < f.until)
+    return q
+
+
 async def page(db: Database, who: Principal, f: TicketFilter, dl: Deadlines, today: date) -> tuple[list[Ticket], int, bool]:
     """One page, the total (capped at ``COUNT_CAP``) and whether the cap was hit."""
+    inbox = _inbox(who, f)
+    if inbox is not None:
+        td = TicketDepartment
+        # The same order as ``filtered``: receipt time, then id ascending.
+        first = td.received_at.desc() if f.sort.startswith("-") else td.received_at.asc()
+        ids = inbox.order_by(first, td.ticket_id).limit(f.limit).offset(f.offset).subquery()
+        async with db.session() as s:
+            rows = list(await s.scalars(select(Ticket).where(Ticket.id.in_(select(ids.c.ticket_id)))
+                                        .order_by(SORTS[f.sort], Ticket.id)))
+            total = int(await s.scalar(select(func.count()).select_from(inbox.limit(COUNT_CAP + 1).subquery())) or 0)
+        return rows, min(total, COUNT_CAP), total > COUNT_CAP
     q = filtered(who, f, dl, today)
     async with db.session() as s:
         rows = list(await s.scalars(q.limit(f.limit).offset(f.offset)))

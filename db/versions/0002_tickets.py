@@ -167,8 +167,8 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('ticket_id', 'department_id', name=op.f('pk_ticket_departments'))
     )
     with op.batch_alter_table('ticket_departments', schema=None) as batch_op:
-        batch_op.create_index('ix_ticket_departments_dept_received', ['department_id', 'received_at'], unique=False)
-        batch_op.create_index('ix_ticket_departments_dept_status', ['department_id', 'status', 'received_at'], unique=False)
+        batch_op.create_index('ix_ticket_departments_dept_received', ['department_id', 'received_at', 'ticket_id'], unique=False)
+        batch_op.create_index('ix_ticket_departments_dept_status', ['department_id', 'status', 'received_at', 'ticket_id'], unique=False)
 
     op.create_table('ticket_events',
     sa.Column('id', sa.String(length=36), nullable=False),

@@ -82,3 +82,34 @@ async def test_bad_category_and_duplicates(service: TicketService) -> None:
     assert len(dups) == 1 and dups[0].reason == "phone"
     m = await service.act(AGENT, dups[0].ticket_id, "merge", {"other_id": a.number})
     assert m.status == "merged" and m.merged_into == a.id
+
+
+async def test_inbox_page_matches_the_general_query(service: TicketService) -> None:
+    """The department fast path gives the same rows, order and total as the general filter."""
+    from datetime import timedelta
+
+    from callcore.tickets import queries
+    from callcore.tickets.calendar import local_date
+    from callcore.store.base import utcnow
+
+    ids = []
+    for i in range(7):
+        t, _ = await service.create(AGENT, NewTicket(category="help", content=f"事{i}",
+                                                     received_at=T0 + timedelta(hours=i % 3)))
+        await service.act(DISPATCHER, t.id, "dispatch", {"mode": "transfer", "department_id": "dep-a"}, now=T0)
+        ids.append(t.id)
+    await service.act(HANDLER_A, ids[0], "sign", now=T0)
+    assert HANDLER_B.department_id == "dep-b"
+    dl = await service.deadlines()
+    today = local_date(utcnow())
+    for who, f in ((HANDLER_A, queries.TicketFilter(status=("dispatched",), limit=3, offset=2)),
+                   (HANDLER_A, queries.TicketFilter(sort="received_at", limit=4)),
+                   (DISPATCHER, queries.TicketFilter(department_id="dep-a", limit=50, since=T0))):
+        fast = await queries.page(service.db, who, f, dl, today)
+        assert queries._inbox(who, f) is not None
+        general = queries.filtered(who, f, dl, today).limit(f.limit).offset(f.offset)
+        async with service.db.session() as s:
+            rows = list(await s.scalars(general))
+        assert [t.id for t in fast[0]] == [t.id for t in rows]
+    rows, total, capped = await queries.page(service.db, HANDLER_B, queries.TicketFilter(), dl, today)
+    assert rows == [] and total == 0
