@@ -11,7 +11,8 @@ from sqlalchemy import ColumnElement, exists, select, true
 from callcore.api.auth import Principal
 from callcore.tickets.models import Ticket, TicketDepartment
 
-READ_ALL = frozenset({"agent", "dispatcher", "supervisor", "leader", "admin"})
+# "system" is the daemon's own jobs (urges, callback sampling), never a user's role.
+READ_ALL = frozenset({"agent", "dispatcher", "supervisor", "leader", "admin", "system"})
 # Whole values, each view audited: handlers call citizens back, so they may see the phone.
 PHONE_ROLES = frozenset({"agent", "dispatcher", "supervisor", "handler", "admin"})
 ID_CARD_ROLES = frozenset({"agent", "dispatcher", "supervisor", "admin"})

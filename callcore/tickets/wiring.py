@@ -21,6 +21,7 @@ from callcore.tickets.scheduler import UrgeScheduler
 from callcore.tickets.senders import LogSender, WebhookSender
 from callcore.tickets.service import TicketService
 from callcore.tickets.settings import TicketSettings
+from callcore.tickets.visits import VisitSampler
 
 TICKETS = web.AppKey("callcore.tickets", TicketService)
 SESSIONS = web.AppKey("callcore.sessions", SessionAuth)
@@ -56,7 +57,7 @@ def default_sender() -> Sender:
 
 
 def background_jobs(app: web.Application, sender: Sender | None = None) -> list[Any]:
-    """The urge scheduler and the outbox relay; each has ``run_once(now)`` and ``run(interval)``.
-    Safe to run in several daemons at once."""
+    """The urge scheduler, the callback sampler and the outbox relay; each has ``run_once(now)`` and
+    ``run(interval)``. Safe to run in several daemons at once."""
     service = app[TICKETS]
-    return [UrgeScheduler(service), OutboxRelay(service.db, sender or default_sender())]
+    return [UrgeScheduler(service), VisitSampler(service), OutboxRelay(service.db, sender or default_sender())]
