@@ -107,3 +107,26 @@ async def test_slip_html_and_pdf(api: Api) -> None:
     assert s == 200 and body.startswith(b"%PDF") and b"FontFile2" in body
     s, _ = await api.call("GET", f"/api/v1/tickets/{t['id']}/slip", "handler_b")
     assert s == 404
+
+
+async def test_ticket_from_a_call(api: Api) -> None:
+    from callcore.calls.models import Call
+    from callcore.store.base import utcnow
+
+    async with api.db.session() as s:
+        s.add(Call(id="call-1", channel_id="chan-1", direction="inbound", caller_number="13812345678", caller_name="",
+                   dialed="96881", status="ended", stage="ended", arrived_at=utcnow(), attributes={}))
+    t = await api.new_ticket(call_id="call-1")
+    s, out = await api.call("GET", f"/api/v1/tickets/{t['id']}", "agent")
+    assert out["call_id"] == "call-1" and out["calls"] == ["call-1"] and out["channel"] == "phone"
+    s, out = await api.call("GET", "/api/v1/tickets/lookup?phone=13812345678", "agent")
+    assert [c["id"] for c in out["calls"]] == ["call-1"] and "13812345678" not in str(out)
+    s, err = await api.call("POST", "/api/v1/tickets", "agent", json={"category": "help", "content": "x",
+                                                                      "call_id": "nope"})
+    assert s == 400 and err["details"][0]["field"] == "call_id"
+    s, err = await api.call("POST", "/api/v1/tickets", "agent", json={"category": "help", "content": "x",
+                                                                      "channel": "web", "call_id": "call-1"})
+    assert s == 400 and err["details"][0]["field"] == "call_id"
+    s, out = await api.call("POST", "/api/v1/tickets", "agent", json={"category": "help", "content": "网上留言",
+                                                                      "channel": "web"})
+    assert s == 201 and out["channel"] == "web" and out["call_id"] is None
