@@ -27,6 +27,9 @@ class SendError(Exception):
     """The sender could not deliver; the message stays in the outbox and is retried."""
 
 
+RETRY_ERRORS: tuple[type[BaseException], ...] = (SendError, *OUTAGE_ERRORS)
+
+
 class Sender(Protocol):
     async def send(self, message: OutboxMessage) -> None: ...
 
@@ -83,7 +86,7 @@ class OutboxRelay:
         for msg in await self._claim(now):
             try:
                 await self.sender.send(msg)
-            except (SendError, *OUTAGE_ERRORS) as exc:
+            except RETRY_ERRORS as exc:
                 attempts = msg.attempts + 1
                 log.warning("outbox %s to %s failed (attempt %d): %s", msg.kind, scrub(msg.recipient), attempts,
                             scrub(str(exc)))

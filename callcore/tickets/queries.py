@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, Select, exists, func, select
+from sqlalchemy import ColumnElement, Select, UnaryExpression, exists, func, select
 
 from callcore.api.auth import Principal
 from callcore.calls.models import Call
@@ -19,7 +20,7 @@ from callcore.tickets.access import READ_ALL, visible_clause
 from callcore.tickets.deadlines import Deadlines
 from callcore.tickets.models import Ticket, TicketDepartment, TicketEvent
 
-SORTS = {
+SORTS: dict[str, UnaryExpression[Any]] = {
     "received_at": Ticket.received_at.asc(), "-received_at": Ticket.received_at.desc(),
     "due_date": Ticket.due_date.asc(), "-due_date": Ticket.due_date.desc(),
     "number": Ticket.number.asc(), "-number": Ticket.number.desc(),
@@ -93,11 +94,11 @@ def _where(who: Principal, f: TicketFilter, dl: Deadlines, today: date) -> list[
     return conds
 
 
-def filtered(who: Principal, f: TicketFilter, dl: Deadlines, today: date) -> Select[tuple[Ticket]]:
+def filtered(who: Principal, f: TicketFilter, dl: Deadlines, today: date) -> Select[Any]:
     return select(Ticket).where(*_where(who, f, dl, today)).order_by(SORTS[f.sort], Ticket.id)
 
 
-def _inbox(who: Principal, f: TicketFilter) -> Select[tuple[str]] | None:
+def _inbox(who: Principal, f: TicketFilter) -> Select[Any] | None:
     """A department's list by receipt time with no other ticket filter (the handler's daily view)
     is answered from its inbox index alone; None when the filter needs the tickets table."""
     dep = who.department_id if who.role == "handler" else f.department_id

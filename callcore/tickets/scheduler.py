@@ -15,7 +15,7 @@ import asyncio
 import logging
 from datetime import datetime, timezone
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -87,7 +87,7 @@ class UrgeScheduler:
                 project(t, after, now)
                 svc.event(s, t, step, SYSTEM_PRINCIPAL, before, after, now,
                            note=f"自动催办（第{number}次）" + ("，已升级督办" if escalate else ""))
-                await s.execute(TicketUrge.__table__.update()
+                await s.execute(update(TicketUrge)
                                 .where(TicketUrge.ticket_id == ticket_id, TicketUrge.number == number)
                                 .values(department_id=t.department_id))
                 await notices.for_step(s, t, before, after, step, now, svc.settings)

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import ColumnElement, case, func, select
 
 from callcore.store.db import Database
 from callcore.tickets.models import Department, Ticket, TicketEvent
@@ -40,8 +41,8 @@ class DepartmentStats:
     open_overdue: int
 
 
-def _count(cond: object) -> object:
-    return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)  # type: ignore[arg-type]
+def _count(cond: ColumnElement[bool]) -> ColumnElement[Any]:
+    return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
 
 
 async def department_stats(db: Database, since: datetime, until: datetime, today: date,
