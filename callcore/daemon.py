@@ -23,10 +23,12 @@ from callcore.calls.journal import CallJournal
 from callcore.calls.models import Call
 from callcore.calls.stasis import Flow, StasisApp
 from callcore.config import Settings
+from callcore.ivr.service import IvrService
 from callcore.prompts.system import system_prompts
 from callcore.store import migrate
 from callcore.store.db import OUTAGE_ERRORS, Database
 from callcore.tasks import TaskSet
+from callcore.tickets.wiring import auth_chain, background_jobs, setup_tickets
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +50,7 @@ class Daemon:
         self.ami = AmiClient(ast, on_event=self._on_ami_event)
         self._flow = flow
         self.stasis: StasisApp | None = None
+        self.ivr = IvrService.build(settings, self.db)
         self.tasks = TaskSet("daemon")
         self.runner: web.AppRunner | None = None
 
@@ -60,13 +63,22 @@ class Daemon:
             # Calls must work without the database: events are spooled until it returns.
             log.error("database unavailable at start (%s); calls go on, events are spooled", exc)
         prompts = await system_prompts(self.settings.sounds_dir)
-        self.stasis = StasisApp(ari=self.ari, journal=self.journal, flow=self._flow or welcome_flow(prompts))
+        # Menus, digit prompts and the routing FastAGI server come up before the first call.
+        await self.ivr.start(self.tasks)
+        welcome = welcome_flow(prompts)
+        flow = self._flow or (self.ivr.flow(fallback=welcome) if self.settings.flow == "ivr" else welcome)
+        self.stasis = StasisApp(ari=self.ari, journal=self.journal, flow=flow)
         self.tasks.spawn(self.journal.run(), name="journal")
         self.tasks.spawn(self.ari.run_events(self.stasis.on_event, on_connect=self.reconcile), name="ari-events")
         await self.ami.start()
         services = Services(settings=self.settings, db=self.db, bus=self.bus, journal=self.journal)
         services.health.update(ari=self._ari_ok, ami=self._ami_ok, database=self.db.ping)
-        self.runner = web.AppRunner(create_app(services), access_log=None, shutdown_timeout=2.0)
+        app = create_app(services, auth=auth_chain(services))
+        self.ivr.install(app)
+        setup_tickets(app, services)
+        for job in background_jobs(app):
+            self.tasks.spawn(job.run(), name=type(job).__name__)
+        self.runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
         await self.runner.setup()
         site = web.TCPSite(self.runner, self.settings.api.host, self.settings.api.port, reuse_address=True)
         await site.start()
@@ -133,6 +145,7 @@ class Daemon:
         except TimeoutError:
             log.warning("journal not drained at shutdown; what is left stays in the spool")
         await self.tasks.cancel_all()
+        await self.ivr.stop()
         await self.ari.close()
         await self.ami.close()
         await self.db.close()

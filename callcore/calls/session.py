@@ -21,6 +21,13 @@ from callcore.calls.journal import CallJournal
 log = logging.getLogger(__name__)
 
 
+# The reasons ARI's DELETE /channels/{id} accepts (Asterisk 16 channels.json).
+ARI_HANGUP_REASONS = frozenset({
+    "normal", "busy", "congestion", "no_answer", "timeout", "rejected", "unallocated",
+    "normal_unspecified", "number_incomplete", "codec_mismatch", "interworking", "failure", "answered_elsewhere",
+})
+
+
 class CallerHungUp(Exception):
     """The caller left; flows let it propagate (the Stasis app records the end)."""
 
@@ -198,13 +205,14 @@ class CallSession:
             return CollectResult(digits, "timeout")
 
     async def hangup(self, reason: str = "normal") -> None:
+        """Hangs up; ``reason`` is recorded, and sent to Asterisk when it is one ARI knows."""
         if self._gone.is_set():
             return
         if self.hangup_by is None:
             self.hangup_by = "system"
         self.event(ev.HANGUP_REQUESTED, reason=reason)
         try:
-            await self.ari.hangup(self.channel_id, reason)
+            await self.ari.hangup(self.channel_id, reason if reason in ARI_HANGUP_REASONS else "normal")
         except AriNotFound:
             pass
         self._gone.set()

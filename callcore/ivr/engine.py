@@ -108,6 +108,9 @@ class IvrEngine:
 
     async def _hangup(self, reason: str) -> IvrOutcome:
         outcome = self._left("hangup", reason=reason)
+        if reason == "refused":
+            # C-2 counts callers refused by policy apart from those lost in the menus.
+            self.session.event(ev.REFUSED, node=self.node_id)
         await self.session.hangup(reason)
         return outcome
 

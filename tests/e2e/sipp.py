@@ -28,10 +28,15 @@ class Pause:
 
 @dataclass(frozen=True)
 class Keys:
-    """Digits keyed as RFC 2833 events, ``gap_ms`` apart."""
+    """Digits keyed ``gap_ms`` apart, as RFC 2833 events (sip-tester's pcaps) or SIP INFO.
+
+    The pcaps all carry the same RTP timestamp, so Asterisk takes a repeated digit in a quick
+    string for a retransmission (res_rtp_asterisk); strings are keyed with INFO.
+    """
 
     digits: str
     gap_ms: int = 400
+    via: str = "rfc2833"
 
 
 @dataclass(frozen=True)
@@ -64,7 +69,7 @@ _INVITE = """
       From: "[$callername]" <sip:[$caller]@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
       To: <sip:[service]@[remote_ip]:[remote_port]>
       Call-ID: [call_id]
-      CSeq: 1 INVITE
+      CSeq: [cseq] INVITE
       Contact: sip:[$caller]@[local_ip]:[local_port]
       Max-Forwards: 70
       Subject: callcore e2e
@@ -110,13 +115,34 @@ _BYE = """
       From: "[$callername]" <sip:[$caller]@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
       To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
       Call-ID: [call_id]
-      CSeq: 2 BYE
+      CSeq: [cseq] BYE
       Contact: sip:[$caller]@[local_ip]:[local_port]
       Max-Forwards: 70
       Content-Length: 0
     ]]>
   </send>
   <recv response="200" crlf="true"/>
+"""
+
+_INFO = """
+  <send>
+    <![CDATA[
+      INFO [next_url] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: "[$callername]" <sip:[$caller]@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+      Call-ID: [call_id]
+      CSeq: [cseq] INFO
+      Contact: sip:[$caller]@[local_ip]:[local_port]
+      Max-Forwards: 70
+      Content-Type: application/dtmf-relay
+      Content-Length: [len]
+
+      Signal={digit}
+      Duration=160
+    ]]>
+  </send>
+  <recv response="200"/>
 """
 
 _EXPECT_BYE = """
@@ -143,7 +169,10 @@ def scenario(steps: list[Step]) -> str:
             body.append(f'  <pause milliseconds="{step.ms}"/>')
         elif isinstance(step, Keys):
             for digit in step.digits:
-                body.append(f'  <nop><action><exec play_pcap_audio="{PCAPS / _PCAP_OF[digit]}"/></action></nop>')
+                if step.via == "info":
+                    body.append(_INFO.replace("{digit}", digit))
+                else:
+                    body.append(f'  <nop><action><exec play_pcap_audio="{PCAPS / _PCAP_OF[digit]}"/></action></nop>')
                 body.append(f'  <pause milliseconds="{step.gap_ms}"/>')
         elif isinstance(step, Speak):
             body.append(f'  <nop><action><exec play_pcap_audio="{PCAPS / "g711a.pcap"}"/></action></nop>')

@@ -56,6 +56,8 @@ class Stack:
             "CALLCORE_AGENT_PASSWORD": secrets.token_urlsafe(16),
             "CALLCORE_SECRETS_FILE": str(run_dir / "no-secrets.env"),
             "CALLCORE_LOG_JSON": "true",
+            # The foundation's journeys run the welcome flow; the IVR's set CALLCORE_FLOW=ivr.
+            "CALLCORE_FLOW": "welcome",
         }
         env.update(overrides)
         return cls(run_dir=run_dir, env=env)

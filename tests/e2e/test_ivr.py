@@ -1,12 +1,11 @@
 """T-2 / T-15 / C-1 / C-2 through a real Asterisk: the 96881 menu keyed with SIPp.
 
 The menu is the shipped one with business hours widened to always open, so the journeys do not
-depend on the hour the suite runs. Skipped until the daemon runs ``callcore.ivr.flow.ivr_flow``.
+depend on the hour the suite runs.
 """
 
 from __future__ import annotations
 
-import inspect
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -20,65 +19,6 @@ from tests.e2e.stack import Stack
 SHIPPED = Path(__file__).resolve().parents[2] / "ivr" / "main.yaml"
 
 
-def _ivr_wired() -> bool:
-    import callcore.daemon
-
-    return "ivr_flow" in inspect.getsource(callcore.daemon)
-
-
-pytestmark = pytest.mark.skipif(not _ivr_wired(), reason="the daemon does not run the IVR flow yet")
-
-
-# SIPp replays the same RFC 2833 pcap for every digit, so the RTP timestamps repeat and Asterisk drops
-# digits of a keyed string as duplicates (res_rtp_asterisk). SIP INFO (application/dtmf-relay, handled by
-# res_pjsip_dtmf_info) delivers each digit; journeys that key a string use it.
-_INFO = """
-  <send>
-    <![CDATA[
-      INFO [next_url] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: "[$callername]" <sip:[$caller]@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-      To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
-      Call-ID: [call_id]
-      CSeq: [cseq] INFO
-      Contact: sip:[$caller]@[local_ip]:[local_port]
-      Max-Forwards: 70
-      Content-Type: application/dtmf-relay
-      Content-Length: [len]
-
-      Signal={digit}
-      Duration=160
-    ]]>
-  </send>
-  <recv response="200"/>
-"""
-
-
-def info_scenario(steps: list[sipp.Step]) -> str:
-    """``sipp.scenario`` with keys sent as SIP INFO."""
-    parts = [sipp._INVITE]
-    for step in steps:
-        if isinstance(step, sipp.Keys):
-            for digit in step.digits:
-                parts.append(_INFO.replace("{digit}", digit))
-                parts.append(f'  <pause milliseconds="{step.gap_ms}"/>')
-        else:
-            parts.append(_render(step))
-    return ('<?xml version="1.0" encoding="UTF-8" ?>\n<!DOCTYPE scenario SYSTEM "sipp.dtd">\n'
-            '<scenario name="callcore caller">\n  <Global variables="caller,callername"/>\n'
-            + "\n".join(parts) + "\n</scenario>\n")
-
-
-def _render(step: sipp.Step) -> str:
-    if isinstance(step, sipp.Pause):
-        return f'  <pause milliseconds="{step.ms}"/>'
-    if isinstance(step, sipp.ExpectHangup):
-        return sipp._EXPECT_BYE.format(timeout=step.timeout_ms)
-    if isinstance(step, sipp.HangUp):
-        return sipp._BYE
-    raise ValueError(f"unsupported step {step!r}")
-
-
 def always_open(text: str) -> str:
     text = re.sub(r"holidays: cn[^\n]*", "holidays: none", text)
     return re.sub(r'mon-fri: \["08:30-12:00", "13:30-17:30"\]', 'mon-sun: ["00:00-24:00"]', text)
@@ -90,7 +30,7 @@ async def ivr_daemon(stack: Stack, tmp_path: Path) -> AsyncIterator[Stack]:
     ivr_dir.mkdir()
     (ivr_dir / "main.yaml").write_text(always_open(SHIPPED.read_text(encoding="utf-8")), encoding="utf-8")
     await stack.stop_daemon()
-    await stack.start_daemon(CALLCORE_IVR_DIR=str(ivr_dir))
+    await stack.start_daemon(CALLCORE_IVR_DIR=str(ivr_dir), CALLCORE_FLOW="ivr")
     yield stack
     await stack.stop_daemon()
 
@@ -135,11 +75,9 @@ async def test_key_9_tells_the_caller_the_emergency_numbers(ivr_daemon: Stack, s
     assert (left["how"], left["reason"], left["node"]) == ("hangup", "emergency_referral", "emergency_referral")
 
 
-async def test_unknown_query_code_offers_retry_or_an_operator(ivr_daemon: Stack, sipp_dir: Path,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sipp, "scenario", info_scenario)
-    steps = [sipp.Pause(2500), sipp.Keys("3"), sipp.Pause(4000), sipp.Keys("99990000#", gap_ms=200), sipp.Pause(6000),
-             sipp.Keys("0"), sipp.ExpectHangup(60_000)]
+async def test_unknown_query_code_offers_retry_or_an_operator(ivr_daemon: Stack, sipp_dir: Path) -> None:
+    steps = [sipp.Pause(2500), sipp.Keys("3"), sipp.Pause(4000), sipp.Keys("99990000#", gap_ms=200, via="info"), sipp.Pause(6000),
+             sipp.Keys("0", via="info"), sipp.ExpectHangup(60_000)]
     result = await sipp.call(ivr_daemon.sip, steps, workdir=sipp_dir, caller="13922224444", timeout_s=120)
     assert result.ok, result.output
     [row] = await ivr_daemon.wait_for_calls(1, caller="13922224444", timeout=60)
@@ -161,5 +99,11 @@ async def test_blocked_number_is_refused_politely_by_the_routing_agi(ivr_daemon:
         await db.close()
     result = await sipp.call(ivr_daemon.sip, [sipp.ExpectHangup(30_000)], workdir=sipp_dir, caller="13922225555")
     assert result.ok, result.output
-    # The log masks numbers (A-2); the call never entered Stasis, so no call row is written for it here.
+    # The log masks numbers (A-2).
     assert "route 139****5555: refuse priority 0 (blocked: e2e)" in ivr_daemon.daemon_log()
+    # The daemon plays the refusal and counts the call as refused at the door (C-2).
+    [row] = await ivr_daemon.wait_for_calls(1, caller="13922225555", timeout=30)
+    detail = await ivr_daemon.call_detail(row["id"])
+    assert detail["attributes"]["route"] == "refuse"
+    assert "refused" in [e["type"] for e in detail["timeline"]]
+    assert detail["loss_stage"] == "refused" and detail["hangup_by"] == "system"
