@@ -75,7 +75,10 @@ class Ticket(Base):
     __table_args__ = (
         Index("ix_tickets_phone_received", "phone", "received_at"),
         Index("ix_tickets_dept_status_received", "department_id", "status", "received_at"),
-        Index("ix_tickets_status_due", "status", "due_date"),
+        # Urge scheduler and S-1 "open overdue" (index-only with the department).
+        Index("ix_tickets_status_due", "status", "due_date", "department_id"),
+        # The center's lists by category over a period.
+        Index("ix_tickets_category_received", "category", "received_at"),
         Index("ix_tickets_closed_dept", "closed_at", "department_id"),
     )
 
@@ -97,7 +100,7 @@ class Ticket(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     created_by: Mapped[str] = mapped_column(String(64), default="")
     # The projection of the events (workflow.TicketState); never edited except by appending an event.
-    status: Mapped[str] = mapped_column(String(16), default="new", index=True)
+    status: Mapped[str] = mapped_column(String(16), default="new")
     mode: Mapped[str | None] = mapped_column(String(16), nullable=True)
     department_id: Mapped[str | None] = mapped_column(ForeignKey("departments.id"), nullable=True)
     due_date: Mapped[date] = mapped_column(Date)

@@ -134,8 +134,8 @@ def upgrade() -> None:
         batch_op.create_index('ix_tickets_dept_status_received', ['department_id', 'status', 'received_at'], unique=False)
         batch_op.create_index('ix_tickets_phone_received', ['phone', 'received_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_tickets_received_at'), ['received_at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_tickets_status'), ['status'], unique=False)
-        batch_op.create_index('ix_tickets_status_due', ['status', 'due_date'], unique=False)
+        batch_op.create_index('ix_tickets_status_due', ['status', 'due_date', 'department_id'], unique=False)
+        batch_op.create_index('ix_tickets_category_received', ['category', 'received_at'], unique=False)
 
     op.create_table('users',
     sa.Column('id', sa.String(length=36), nullable=False),
@@ -251,8 +251,8 @@ def downgrade() -> None:
     op.drop_table('ticket_calls')
     op.drop_table('users')
     with op.batch_alter_table('tickets', schema=None) as batch_op:
+        batch_op.drop_index('ix_tickets_category_received')
         batch_op.drop_index('ix_tickets_status_due')
-        batch_op.drop_index(batch_op.f('ix_tickets_status'))
         batch_op.drop_index(batch_op.f('ix_tickets_received_at'))
         batch_op.drop_index('ix_tickets_phone_received')
         batch_op.drop_index('ix_tickets_dept_status_received')
