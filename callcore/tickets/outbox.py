@@ -110,4 +110,6 @@ class OutboxRelay:
                 await self.run_once()
             except OUTAGE_ERRORS as exc:
                 log.warning("outbox relay: database unavailable: %s", exc)
+            except Exception:  # one bad row must not stop the job for good; the next run retries
+                log.exception("outbox relay: run failed")
             await asyncio.sleep(interval)

@@ -114,4 +114,6 @@ class UrgeScheduler:
                 await self.run_once()
             except OUTAGE_ERRORS as exc:
                 log.warning("urge scheduler: database unavailable: %s", exc)
+            except Exception:  # one bad row must not stop the job for good; the next run retries
+                log.exception("urge scheduler: run failed")
             await asyncio.sleep(interval)

@@ -58,4 +58,6 @@ class VisitSampler:
                 await self.run_once()
             except OUTAGE_ERRORS as exc:
                 log.warning("visit sampler: database unavailable: %s", exc)
+            except Exception:  # one bad row must not stop the job for good; the next run retries
+                log.exception("visit sampler: run failed")
             await asyncio.sleep(interval)
