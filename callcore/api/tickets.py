@@ -17,11 +17,11 @@ from callcore.tickets import export, queries
 from callcore.tickets.calendar import LOCAL_TZ, local_date
 from callcore.tickets.deadlines import colour_of
 from callcore.tickets.errors import BadTicketInput, TicketNotFound
-from callcore.tickets.models import Department, Ticket
+from callcore.tickets.models import Category, Department, Ticket
 from callcore.tickets.service import NewTicket, TicketService, TicketView
 from callcore.tickets.slip import SlipData, render_html, render_pdf
 from callcore.tickets.wiring import TICKETS
-from callcore.tickets.workflow import ACTIONS, MODES, REJECT_REASONS, STATUS_TEXT, STATUSES
+from callcore.tickets.workflow import ACTION_TEXT, ACTIONS, MODES, REJECT_REASONS, STATUS_TEXT, STATUSES
 
 router = Router("/api/v1")
 CENTER = ("agent", "dispatcher", "supervisor", "admin")
@@ -357,18 +357,19 @@ async def slip(req: ApiRequest[Any, SlipQuery]) -> web.Response:
         phone = (await service.reveal(req.user, t.id, ["phone"]))["phone"]
     async with service.db.session() as s:
         names = {d.id: d.name for d in await s.scalars(select(Department))}
+        category = await s.get(Category, t.category)
     dispatch = next((e for e in reversed(view.events) if e.action == "dispatch"), None)
     data = SlipData(
         number=t.number, received_at=t.received_at.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M"),
         channel={"phone": "电话", "web": "网站", "sms": "短信", "mail": "信件", "open311": "网上平台"}.get(t.channel, t.channel),
-        category=t.category, urgency=t.urgency, caller_name=t.caller_name, phone=phone, address=t.address,
+        category=category.name if category else t.category, urgency=t.urgency, caller_name=t.caller_name, phone=phone, address=t.address,
         title=t.title, content=t.content, mode=t.mode, department=names.get(t.department_id or "", ""),
         assisting=[names.get(d.department_id, d.department_id) for d in view.departments if d.role == "assist"],
         due_date=t.due_date.isoformat(), sign_by=t.sign_by.isoformat() if t.sign_by else "", status=t.status,
         instructions=str((dispatch.data or {}).get("instructions", "")) if dispatch else "",
         satisfaction=t.satisfaction,
         history=[(e.at.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M"), e.actor_name or e.actor_id,
-                  f"{e.action}{'：' + e.note if e.note else ''}") for e in view.events])
+                  f"{ACTION_TEXT.get(e.action, e.action)}{'：' + e.note if e.note else ''}") for e in view.events])
     if req.query.format == "pdf":
         return web.Response(body=render_pdf(data), content_type="application/pdf",
                             headers={"Content-Disposition": f'inline; filename="slip-{t.number}.pdf"'})

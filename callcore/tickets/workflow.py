@@ -39,6 +39,13 @@ STATUS_TEXT = {
     "replied": "已答复，待审核", "closed": "已办结", "rejected": "不予受理", "review": "复核中",
     "merged": "已合并", "archived": "已归档",
 }
+ACTION_TEXT = {
+    "create": "受理", "answer": "即办答复", "reject": "不予受理", "dispatch": "派发", "sign": "签收", "return": "退回",
+    "reply": "答复", "close": "办结", "redo": "重办", "review": "复核", "request_extension": "申请延期",
+    "approve_extension": "批准延期", "refuse_extension": "不批准延期", "urge": "催办", "explain": "情况说明",
+    "supervise": "督办", "note": "备注", "sample": "抽样回访", "rate": "回访评价", "link": "关联", "merge": "合并",
+    "archive": "归档",
+}
 ACTIONS = ("create", "answer", "reject", "dispatch", "sign", "return", "reply", "close", "redo", "review",
            "request_extension", "approve_extension", "refuse_extension", "urge", "explain", "supervise", "note",
            "sample", "rate", "link", "merge", "archive")

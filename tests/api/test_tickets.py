@@ -103,6 +103,7 @@ async def test_slip_html_and_pdf(api: Api) -> None:
     s, body = await api.call("GET", f"/api/v1/tickets/{t['id']}/slip", "handler_a")
     html = body.decode()
     assert s == 200 and "工单转办单" in html and "a单位" in html and "请三日内处理" in html and "138****5678" in html
+    assert "投诉" in html and "派发" in html and "交办" in html
     s, body = await api.call("GET", f"/api/v1/tickets/{t['id']}/slip?format=pdf&reveal=true", "dispatcher")
     assert s == 200 and body.startswith(b"%PDF") and b"FontFile2" in body
     s, _ = await api.call("GET", f"/api/v1/tickets/{t['id']}/slip", "handler_b")
