@@ -37,8 +37,9 @@ async def test_rendered_configuration_binds_loopback_with_configured_secrets(tmp
         assert f"[{n}-auth]" in pjsip
     assert pjsip.count("password = agent-pass-xyz") == 3
     dialplan = (etc / "extensions.conf").read_text()
-    assert "Stasis(callcore,inbound)" in dialplan and 'GotoIf($["${STASISSTATUS}" = "FAILED"]?fallback)' in dialplan
+    assert "Stasis(callcore,inbound,route=${CALLCORE_ROUTE},priority=${CALLCORE_PRIORITY})" in dialplan and 'GotoIf($["${STASISSTATUS}" = "FAILED"]?fallback)' in dialplan
     assert "bench-dialplan" not in dialplan
+    assert f"AGI(agi://127.0.0.1:{config.load(None, env=env).agi.port}/route)" in dialplan
     assert (etc / "asterisk.conf").read_text().count(str(tmp_path.resolve())) >= 6
     assert (etc / "ari.conf").stat().st_mode & 0o077 == 0  # secrets are not world-readable
     # Every prompt the dialplan plays exists as an 8 kHz WAV.
