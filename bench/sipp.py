@@ -1,0 +1,205 @@
+"""The load generator: one SIPp UAC process placing calls at a fixed rate, and what it measured.
+
+The scenario is the plainest caller: INVITE, 200 (its time from the INVITE is response-time
+measure ``answer``), ACK, then wait for the hotline's BYE and answer it. SIPp sends no RTP; the
+SDP points Asterisk's RTP at a UDP socket that is held open and never read, so the packets are
+dropped quietly in the kernel (no ICMP "port unreachable" storm back into Asterisk).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import math
+import shutil
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SIPP = shutil.which("sipp") or "/usr/bin/sipp"
+
+SCENARIO = """<?xml version="1.0" encoding="UTF-8" ?>
+<!DOCTYPE scenario SYSTEM "sipp.dtd">
+<scenario name="callcore load uac">
+  <send retrans="500" start_rtd="answer">
+    <![CDATA[
+      INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: "bench" <sip:1390000[call_number]@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      To: <sip:[service]@[remote_ip]:[remote_port]>
+      Call-ID: [call_id]
+      CSeq: 1 INVITE
+      Contact: sip:bench@[local_ip]:[local_port]
+      Max-Forwards: 70
+      Subject: callcore load
+      Content-Type: application/sdp
+      Content-Length: [len]
+
+      v=0
+      o=bench 53655765 2353687637 IN IP[local_ip_type] [local_ip]
+      s=-
+      c=IN IP[media_ip_type] [media_ip]
+      t=0 0
+      m=audio {sink_port} RTP/AVP 8 101
+      a=rtpmap:8 PCMA/8000
+      a=rtpmap:101 telephone-event/8000
+      a=fmtp:101 0-15
+      a=sendrecv
+    ]]>
+  </send>
+  <recv response="100" optional="true"/>
+  <recv response="180" optional="true"/>
+  <recv response="183" optional="true"/>
+  <recv response="200" rrs="true" rtd="answer"/>
+  <send>
+    <![CDATA[
+      ACK [next_url] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: "bench" <sip:1390000[call_number]@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+      Call-ID: [call_id]
+      CSeq: 1 ACK
+      Contact: sip:bench@[local_ip]:[local_port]
+      Max-Forwards: 70
+      Content-Length: 0
+    ]]>
+  </send>
+  <recv request="BYE" timeout="{bye_timeout_ms}"/>
+  <send>
+    <![CDATA[
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Contact: <sip:[local_ip]:[local_port];transport=[transport]>
+      Content-Length: 0
+    ]]>
+  </send>
+  <ResponseTimeRepartition value="10, 20, 50, 100, 200, 500, 1000, 2000"/>
+</scenario>
+"""
+
+
+@dataclass
+class SippRun:
+    returncode: int
+    offered: int
+    completed: int
+    failed: int
+    offer_seconds: float
+    wall_seconds: float
+    peak_concurrent: int
+    rtd_ms: list[float] = field(default_factory=list)
+    output: str = ""
+
+    def percentile(self, p: float) -> float:
+        """Nearest-rank percentile of the INVITE->200 times (NaN without samples)."""
+        if not self.rtd_ms:
+            return math.nan
+        ordered = sorted(self.rtd_ms)
+        rank = max(1, math.ceil(p / 100 * len(ordered)))
+        return ordered[rank - 1]
+
+
+def _free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _seconds(stamp: str) -> float:
+    """SIPp's elapsed time ``HH:MM:SS:uuuuuu`` (or ``HH:MM:SS``) in seconds."""
+    parts = stamp.strip().split(":")
+    h, m, s = (int(x) for x in parts[:3])
+    frac = int(parts[3]) / 10 ** len(parts[3]) if len(parts) > 3 else 0.0
+    return h * 3600 + m * 60 + s + frac
+
+
+def _read_stats(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="", encoding="utf-8", errors="replace") as fh:
+        return [row for row in csv.DictReader(fh, delimiter=";") if row.get("ElapsedTime(C)")]
+
+
+def _read_rtd(workdir: Path) -> list[float]:
+    values: list[float] = []
+    for path in workdir.glob("*_rtt.csv"):
+        with open(path, newline="", encoding="utf-8", errors="replace") as fh:
+            for row in csv.reader(fh, delimiter=";"):
+                if len(row) >= 2:
+                    try:
+                        values.append(float(row[1]))
+                    except ValueError:
+                        continue  # the header
+    return values
+
+
+async def run_uac(
+    target: tuple[str, int], *, service: str, cps: float, calls: int, limit: int, workdir: Path,
+    call_timeout_s: float = 30,
+) -> SippRun:
+    """Places ``calls`` calls at ``cps`` and waits for SIPp to finish them all."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sink.bind(("127.0.0.1", 0))
+    try:
+        xml = workdir / "uac.xml"
+        xml.write_text(
+            SCENARIO.replace("{sink_port}", str(sink.getsockname()[1])).replace(
+                "{bye_timeout_ms}", str(int(call_timeout_s * 1000))
+            ),
+            encoding="utf-8",
+        )
+        stats = workdir / "stats.csv"
+        host, port = target
+        args = [
+            SIPP, f"{host}:{port}", "-sf", str(xml), "-s", service, "-i", "127.0.0.1", "-p", str(_free_udp_port()),
+            "-m", str(calls), "-r", str(cps), "-rp", "1000", "-l", str(limit),
+            "-timeout", f"{int(call_timeout_s * 2 + calls / cps + 30)}s", "-nostdin",
+            "-recv_timeout", str(int(call_timeout_s * 1000)),
+            "-trace_stat", "-stf", str(stats), "-fd", "1",
+            "-trace_rtt", "-rtt_freq", "1",
+            "-trace_err", "-error_file", str(workdir / "errors.log"),
+            "-trace_screen", "-screen_file", str(workdir / "screen.log"),
+        ]
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        proc = await asyncio.create_subprocess_exec(
+            *args, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+            cwd=workdir,
+        )
+        try:
+            out, _ = await proc.communicate()
+        except asyncio.CancelledError:
+            # Interrupted bench: SIPp must not go on calling on its own.
+            proc.kill()
+            await proc.wait()
+            raise
+        wall = loop.time() - started
+    finally:
+        sink.close()
+    rows = _read_stats(stats) if stats.exists() else []
+    last = rows[-1] if rows else {}
+    offered = int(last.get("OutgoingCall(C)", 0) or 0)
+    # When the last call was created: the first dump that counts them all (1 s resolution, so
+    # interpolated inside that second from the previous dump's count).
+    offer_seconds = wall
+    prev_t, prev_n = 0.0, 0
+    for row in rows:
+        t, n = _seconds(row["ElapsedTime(C)"]), int(row["OutgoingCall(C)"] or 0)
+        if n >= offered and n > prev_n:
+            offer_seconds = prev_t + (t - prev_t) * (offered - prev_n) / (n - prev_n)
+            break
+        prev_t, prev_n = t, n
+    return SippRun(
+        returncode=proc.returncode if proc.returncode is not None else -1,
+        offered=offered,
+        completed=int(last.get("SuccessfulCall(C)", 0) or 0),
+        failed=int(last.get("FailedCall(C)", 0) or 0),
+        offer_seconds=offer_seconds,
+        wall_seconds=wall,
+        peak_concurrent=max((int(r.get("CurrentCall", 0) or 0) for r in rows), default=0),
+        rtd_ms=_read_rtd(workdir),
+        output=out.decode("utf-8", "replace"),
+    )
