@@ -31,6 +31,10 @@ from callcore.store.db import OUTAGE_ERRORS, Database
 log = logging.getLogger(__name__)
 
 BATCH = 500
+# How long the writer lets a trickle of events gather before a transaction. Each transaction costs
+# a fixed ~20 round trips to the database (on SQLite each one a hop to aiosqlite's thread), so
+# one per event or two would cost more CPU than the calls themselves (bench/RESULTS.md, load).
+LINGER = 0.05
 _STAGE_OF = {
     ev.ANSWERED: "answered",
     ev.IVR_ENTERED: "ivr",
@@ -141,6 +145,10 @@ class CallJournal:
                         batch = []
                     await self._replay()
                 elif batch:
+                    if len(batch) < BATCH:
+                        # Cancelled here, ``batch`` is spooled with the rest (below).
+                        await asyncio.sleep(LINGER)
+                        self._drain_into(batch)
                     try:
                         await self.write(batch)
                     except OUTAGE_ERRORS as exc:
@@ -164,9 +172,12 @@ class CallJournal:
         except TimeoutError:
             return []
         batch = [first]
+        self._drain_into(batch)
+        return batch
+
+    def _drain_into(self, batch: list[CallEventRecord]) -> None:
         while len(batch) < BATCH and not self._queue.empty():
             batch.append(self._queue.get_nowait())
-        return batch
 
     async def write(self, batch: Sequence[CallEventRecord]) -> None:
         """Insert events and fold them into their calls, idempotently (a replay may repeat ids)."""
@@ -187,7 +198,6 @@ class CallJournal:
                 if created is not None:
                     calls[r.call_id] = created
                     session.add(created)
-                    await session.flush()
             for r in fresh:
                 if r.call_id not in calls:
                     # An event whose call row never arrived (lost producer state): keep it anyway.
@@ -195,7 +205,8 @@ class CallJournal:
                         id=r.call_id, channel_id="", arrived_at=r.at, status="active", stage="arrived", attributes={}
                     )
                     session.add(calls[r.call_id])
-                    await session.flush()
+            # One flush for the batch's new call rows (one multi-row INSERT), before their events.
+            await session.flush()
             session.add_all(
                 CallEvent(id=r.id, call_id=r.call_id, seq=r.seq, at=r.at, type=r.type, data=r.data) for r in fresh
             )
