@@ -136,8 +136,8 @@ async def build(admin_dsn: str, url: str, n: int) -> None:
         steps = [("calls", CALLS_SQL, (n, phones, NOW, DAYS)),
                  ("tickets", TICKETS_SQL, (n, phones, DEPARTMENTS, NOW, DAYS)),
                  ("ticket_departments", "INSERT INTO ticket_departments (ticket_id, department_id, role, status, "
-                                        "received_at) SELECT id, department_id, 'lead', status, received_at "
-                                        "FROM tickets", ()),
+                                        "received_at, category) SELECT id, department_id, 'lead', status, "
+                                        "received_at, category FROM tickets", ()),
                  ("ticket_events", EVENTS_SQL, ())]
         for name, sql, args in steps:
             t0 = time.perf_counter()

@@ -154,7 +154,7 @@ class TicketEvent(Base):
 class TicketDepartment(Base):
     """Departments a ticket is currently dispatched to (lead and assisting): what a handler may see (A-1).
 
-    It doubles as each department's inbox: the ticket's status and receipt time are copied here
+    It doubles as each department's inbox: the ticket's status, receipt time and category are copied here
     (kept in step by the service) so a department's list is an index range scan, not a join over
     every ticket the department ever had.
     """
@@ -164,6 +164,7 @@ class TicketDepartment(Base):
         # ticket_id last: a department's page is an index-only scan.
         Index("ix_ticket_departments_dept_status", "department_id", "status", "received_at", "ticket_id"),
         Index("ix_ticket_departments_dept_received", "department_id", "received_at", "ticket_id"),
+        Index("ix_ticket_departments_dept_category", "department_id", "category", "received_at", "ticket_id"),
     )
 
     ticket_id: Mapped[str] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
@@ -171,6 +172,7 @@ class TicketDepartment(Base):
     role: Mapped[str] = mapped_column(String(8))
     status: Mapped[str] = mapped_column(String(16))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    category: Mapped[str] = mapped_column(String(32))
 
 
 class TicketCall(Base):

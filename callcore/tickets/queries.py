@@ -56,6 +56,8 @@ def _in_department(department_id: str, f: TicketFilter) -> ColumnElement[bool]:
     sub = select(td.ticket_id).where(td.department_id == department_id)
     if f.status:
         sub = sub.where(td.status.in_(f.status))
+    if f.category:
+        sub = sub.where(td.category == f.category)
     if f.since is not None:
         sub = sub.where(td.received_at >= f.since)
     if f.until is not None:
@@ -64,7 +66,7 @@ def _in_department(department_id: str, f: TicketFilter) -> ColumnElement[bool]:
 
 
 def _where(who: Principal, f: TicketFilter, dl: Deadlines, today: date) -> list[ColumnElement[bool]]:
-    # With a department scope, status and period are answered by the inbox subquery; repeating them
+    # With a department scope, status, category and period are answered by the inbox subquery; repeating them
     # on the tickets table would tempt PostgreSQL into scanning every ticket of the period.
     scoped = who.role == "handler" or bool(f.department_id)
     if who.role == "handler":
@@ -87,7 +89,7 @@ def _where(who: Principal, f: TicketFilter, dl: Deadlines, today: date) -> list[
         conds.append(_in_department(f.department_id, f))
     if f.status and not scoped:
         conds.append(Ticket.status.in_(f.status))
-    if f.category:
+    if f.category and not scoped:
         conds.append(Ticket.category == f.category)
     if f.colour:
         conds.append(dl.colour_clause(f.colour, today))
@@ -109,12 +111,14 @@ def _inbox(who: Principal, f: TicketFilter) -> Select[Any] | None:
         return None
     if who.role not in READ_ALL and who.role != "handler":
         return None
-    if any((f.number, f.query_code, f.phone, f.category, f.colour, f.handler)) or "received_at" not in f.sort:
+    if any((f.number, f.query_code, f.phone, f.colour, f.handler)) or "received_at" not in f.sort:
         return None
     td = TicketDepartment
     q = select(td.ticket_id).where(td.department_id == dep)
     if f.status:
         q = q.where(td.status.in_(f.status))
+    if f.category:
+        q = q.where(td.category == f.category)
     if f.since is not None:
         q = q.where(td.received_at >= f.since)
     if f.until is not None:

@@ -294,9 +294,9 @@ class TicketService:
             await s.execute(delete(TicketDepartment).where(TicketDepartment.ticket_id == t.id))
             if after.department_id:
                 s.add(TicketDepartment(ticket_id=t.id, department_id=after.department_id, role="lead",
-                                       status=after.status, received_at=t.received_at))
+                                       status=after.status, received_at=t.received_at, category=t.category))
             s.add_all(TicketDepartment(ticket_id=t.id, department_id=d, role="assist", status=after.status,
-                                       received_at=t.received_at) for d in after.assist_ids)
+                                       received_at=t.received_at, category=t.category) for d in after.assist_ids)
         elif before.status != after.status:
             await s.execute(update(TicketDepartment).where(TicketDepartment.ticket_id == t.id)
                             .values(status=after.status))

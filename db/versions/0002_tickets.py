@@ -162,11 +162,13 @@ def upgrade() -> None:
     sa.Column('role', sa.String(length=8), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('received_at', callcore.store.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('category', sa.String(length=32), nullable=False),
     sa.ForeignKeyConstraint(['department_id'], ['departments.id'], name=op.f('fk_ticket_departments_department_id_departments')),
     sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], name=op.f('fk_ticket_departments_ticket_id_tickets'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('ticket_id', 'department_id', name=op.f('pk_ticket_departments'))
     )
     with op.batch_alter_table('ticket_departments', schema=None) as batch_op:
+        batch_op.create_index('ix_ticket_departments_dept_category', ['department_id', 'category', 'received_at', 'ticket_id'], unique=False)
         batch_op.create_index('ix_ticket_departments_dept_received', ['department_id', 'received_at', 'ticket_id'], unique=False)
         batch_op.create_index('ix_ticket_departments_dept_status', ['department_id', 'status', 'received_at', 'ticket_id'], unique=False)
 
@@ -246,6 +248,7 @@ def downgrade() -> None:
     with op.batch_alter_table('ticket_departments', schema=None) as batch_op:
         batch_op.drop_index('ix_ticket_departments_dept_status')
         batch_op.drop_index('ix_ticket_departments_dept_received')
+        batch_op.drop_index('ix_ticket_departments_dept_category')
 
     op.drop_table('ticket_departments')
     op.drop_table('ticket_calls')

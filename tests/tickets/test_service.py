@@ -23,7 +23,8 @@ async def _replays(service: TicketService, ref: str) -> None:
     assert replay([step_of(e) for e in view.events]) == state_of(view.ticket, assists)
     assert [e.seq for e in view.events] == list(range(1, len(view.events) + 1))
     # The department inbox copies stay in step with the ticket.
-    assert all(d.status == view.ticket.status and d.received_at == view.ticket.received_at for d in view.departments)
+    assert all((d.status, d.received_at, d.category) == (view.ticket.status, view.ticket.received_at,
+                                                         view.ticket.category) for d in view.departments)
 
 
 async def test_full_life(service: TicketService) -> None:
@@ -104,7 +105,8 @@ async def test_inbox_page_matches_the_general_query(service: TicketService) -> N
     today = local_date(utcnow())
     for who, f in ((HANDLER_A, queries.TicketFilter(status=("dispatched",), limit=3, offset=2)),
                    (HANDLER_A, queries.TicketFilter(sort="received_at", limit=4)),
-                   (DISPATCHER, queries.TicketFilter(department_id="dep-a", limit=50, since=T0))):
+                   (DISPATCHER, queries.TicketFilter(department_id="dep-a", limit=50, since=T0)),
+                   (DISPATCHER, queries.TicketFilter(department_id="dep-a", category="help", limit=5))):
         fast = await queries.page(service.db, who, f, dl, today)
         assert queries._inbox(who, f) is not None
         general = queries.filtered(who, f, dl, today).limit(f.limit).offset(f.offset)
