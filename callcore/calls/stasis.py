@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from callcore.ari.client import AriClient
-from callcore.ari.errors import AriError
+from callcore.ari.errors import AriError, AriUnavailable
 from callcore.ari.models import Channel
 from callcore.calls import types as ev
 from callcore.calls.journal import CallJournal
@@ -52,6 +52,10 @@ class StasisApp:
             ev.ARRIVED, channel_id=channel.id, caller_number=channel.caller_number, caller_name=channel.caller_name,
             dialed=channel.exten, direction="inbound", args=list(event.get("args") or []),
         )
+        if channel.state == "Up":
+            # The dialplan answered before handing the call over.
+            session.answered = True
+            session.event(ev.ANSWERED, by="dialplan")
         self._start(session)
 
     def on_ChannelDtmfReceived(self, event: dict[str, Any]) -> None:
@@ -125,10 +129,23 @@ class StasisApp:
                 raise
             finally:
                 if not cancelled and not session.gone:
-                    try:
-                        await session.hangup("normal")
-                    except AriError as exc:
-                        log.warning("hangup failed: %s", exc)
+                    await self._hangup_with_retries(session)
+
+    async def _hangup_with_retries(self, session: CallSession) -> None:
+        """A call whose flow ended must not stay parked: an overloaded Asterisk gets a few more tries."""
+        for delay in (0.5, 1.0, 2.0, None):
+            try:
+                await session.hangup("normal")
+                return
+            except AriUnavailable as exc:
+                if delay is None:
+                    log.error("hangup failed, the call stays parked until reconciled or timed out: %s", exc)
+                    return
+                log.warning("hangup failed (%s), %d s to retry", exc, delay)
+                await asyncio.sleep(delay)
+            except AriError as exc:
+                log.warning("hangup failed: %s", exc)
+                return
 
     # -- reconciliation ----------------------------------------------------------------
     async def reconcile(
