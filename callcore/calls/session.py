@@ -145,6 +145,12 @@ class CallSession:
                     raise CallerHungUp(self.channel_id)
                 if done in finished:
                     self.event(ev.PROMPT_FINISHED, prompt=name or media[0], playback_id=playback_id)
+                    # A key and the end of the prompt in one read of the event stream: the key was taken
+                    # from the buffer, so it is the answer here (left to the finally below, it is lost).
+                    if digit_task is not None and digit_task in finished and interrupt_digits:
+                        digit = digit_task.result()
+                        if digit in interrupt_digits:
+                            return digit
                     return None
                 assert digit_task is not None and interrupt_digits is not None
                 digit = digit_task.result()

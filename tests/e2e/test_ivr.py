@@ -11,12 +11,15 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 
+from callcore.prompts.synth import DIGIT_WORDS, prompt_path
 from tests.e2e import sipp
 from tests.e2e.stack import Stack
 
 SHIPPED = Path(__file__).resolve().parents[2] / "ivr" / "main.yaml"
+VOICE = "cmn-latn-pinyin"
 
 
 def always_open(text: str) -> str:
@@ -37,6 +40,38 @@ async def ivr_daemon(stack: Stack, tmp_path: Path) -> AsyncIterator[Stack]:
 
 def events(detail: dict[str, Any], type_: str) -> list[dict[str, Any]]:
     return [e["data"] for e in detail["timeline"] if e["type"] == type_]
+
+
+def prompts(detail: dict[str, Any]) -> list[str]:
+    """The prompts the daemon started on the call, in order (``node.part``)."""
+    return [d["prompt"] for d in events(detail, "prompt_started")]
+
+
+async def send(stack: Stack, method: str, path: str, body: dict[str, Any]) -> tuple[int, Any]:
+    """``method path`` on the daemon's API as admin; the status and the JSON answer."""
+    headers = {"Authorization": f"Bearer {stack.env['CALLCORE_API_TOKEN']}"}
+    async with aiohttp.ClientSession(headers=headers) as s:
+        async with s.request(method, stack.api + path, json=body) as r:
+            return r.status, await r.json()
+
+
+class AsteriskLog:
+    """The ``Playing '<file>'`` lines Asterisk writes to ``log/messages`` from now on (one channel)."""
+
+    def __init__(self, stack: Stack) -> None:
+        self.path = stack.run_dir / "log" / "messages"
+        self.start = self.path.stat().st_size
+
+    def played(self) -> list[str]:
+        with self.path.open("rb") as fh:
+            fh.seek(self.start)
+            text = fh.read().decode("utf-8", "replace")
+        lines = re.findall(r"<(\S+)> Playing '([^']+)'", text)
+        assert len({channel for channel, _ in lines}) <= 1, lines
+        return [file.rsplit(".", 1)[0] for _, file in lines]
+
+    def spoke(self, stack: Stack, text: str) -> bool:
+        return str(prompt_path(text, stack.settings.sounds_dir, voice=VOICE)) in self.played()
 
 
 async def test_key_1_sets_the_category_and_reaches_the_not_available_path(ivr_daemon: Stack, sipp_dir: Path) -> None:
@@ -76,8 +111,9 @@ async def test_key_9_tells_the_caller_the_emergency_numbers(ivr_daemon: Stack, s
 
 
 async def test_unknown_query_code_offers_retry_or_an_operator(ivr_daemon: Stack, sipp_dir: Path) -> None:
-    steps = [sipp.Pause(2500), sipp.Keys("3"), sipp.Pause(4000), sipp.Keys("99990000#", gap_ms=200, via="info"), sipp.Pause(6000),
-             sipp.Keys("0", via="info"), sipp.ExpectHangup(60_000)]
+    steps: list[sipp.Step] = [sipp.Pause(2500), sipp.Keys("3"), sipp.Pause(4000),
+                              sipp.Keys("99990000#", gap_ms=200, via="info"), sipp.Pause(6000),
+                              sipp.Keys("0", via="info"), sipp.ExpectHangup(60_000)]
     result = await sipp.call(ivr_daemon.sip, steps, workdir=sipp_dir, caller="13922224444", timeout_s=120)
     assert result.ok, result.output
     [row] = await ivr_daemon.wait_for_calls(1, caller="13922224444", timeout=60)
@@ -107,3 +143,110 @@ async def test_blocked_number_is_refused_politely_by_the_routing_agi(ivr_daemon:
     assert detail["attributes"]["route"] == "refuse"
     assert "refused" in [e["type"] for e in detail["timeline"]]
     assert detail["loss_stage"] == "refused" and detail["hangup_by"] == "system"
+
+
+async def test_three_invalid_keys_end_in_the_menu_fallback(ivr_daemon: Stack, sipp_dir: Path) -> None:
+    # Each 7 meant to interrupt the menu prompt: the welcome plays 5 s (after the routing AGI), the
+    # invalid prompt "您的输入有误，请重新选择。" 3.9 s. A 7 that comes early is kept and answers the next menu.
+    # SIP INFO: RFC 2833 pcaps repeat one RTP timestamp, so a repeated digit may be taken for a retransmission.
+    seven = sipp.Keys("7", gap_ms=4700, via="info")
+    result = await sipp.call(ivr_daemon.sip, [sipp.Pause(6000), seven, seven, seven, sipp.ExpectHangup(30_000)],
+                             workdir=sipp_dir, caller="13922226666")
+    assert result.ok, result.output
+    [row] = await ivr_daemon.wait_for_calls(1, caller="13922226666", timeout=30)
+    detail = await ivr_daemon.call_detail(row["id"])
+    assert [d["digit"] for d in events(detail, "dtmf")] == ["7", "7", "7"]
+    # main.yaml: defaults.retries 2, so the menu is heard three times, the invalid prompt after the first two
+    # wrong keys; its fallback is the operator queue, not running yet (its `unavailable` node hangs up).
+    assert [p for p in prompts(detail) if p != "main.prompt"] == ["welcome.prompt", "main.invalid", "main.invalid",
+                                                                  "not_available.prompt"]
+    menu = [d.get("interrupted_by") for d in events(detail, "prompt_finished") if d["prompt"] == "main.prompt"]
+    assert menu and set(menu) == {"7"}, prompts(detail)
+    retries = [(d["retry"], d["because"]) for d in events(detail, "ivr_node") if "retry" in d]
+    assert retries == [(1, "invalid"), (2, "invalid")]
+    nodes = [d["node"] for d in events(detail, "ivr_node") if set(d) == {"node", "kind"}]
+    assert nodes == ["route", "welcome", "hours", "main", "operator", "not_available"]
+    [left] = events(detail, "ivr_left")
+    assert (left["how"], left["node"], left["reason"]) == ("hangup", "not_available", "unavailable")
+    assert "category" not in detail["attributes"]
+
+
+async def test_valid_query_code_hears_the_ticket_status(ivr_daemon: Stack, sipp_dir: Path) -> None:
+    status, ticket = await send(ivr_daemon, "POST", "/tickets",
+                                {"category": "complaint", "content": "小区夜间施工噪音", "phone": "13922227777"})
+    assert status == 201, ticket
+    code = ticket["query_code"]
+    log = AsteriskLog(ivr_daemon)
+    # 3 during the welcome (kept, taken by the menu), the code during "请输入您的查询码"; the status (code, status
+    # and deadline, about 17.5 s) is not interruptible; the caller hangs up in the menu that follows it.
+    steps: list[sipp.Step] = [sipp.Pause(2500), sipp.Keys("3"), sipp.Pause(4000),
+                              sipp.Keys(code + "#", gap_ms=200, via="info"), sipp.Pause(21_000), sipp.HangUp()]
+    result = await sipp.call(ivr_daemon.sip, steps, workdir=sipp_dir, caller="13922227777", timeout_s=90)
+    assert result.ok, result.output
+    [row] = await ivr_daemon.wait_for_calls(1, caller="13922227777", timeout=30)
+    detail = await ivr_daemon.call_detail(row["id"])
+    assert "".join(d["digit"] for d in events(detail, "dtmf")) == f"3{code}#"
+    [found] = [d for d in events(detail, "ivr_node") if "found" in d]
+    assert (found["found"], found["status"]) == (True, ticket["status"])
+    nodes = [d["node"] for d in events(detail, "ivr_node") if set(d) == {"node", "kind"}]
+    assert nodes[3:] == ["main", "query", "lookup", "after_lookup"]
+    assert prompts(detail) == ["welcome.prompt", "query.prompt", "lookup.status", "after_lookup.prompt"]
+    [spoken] = [d for d in events(detail, "prompt_finished") if d["prompt"] == "lookup.status"]
+    assert "interrupted_by" not in spoken
+    # What Asterisk played to the channel: "查询码", the code digit by digit, "...目前状态为：<status>。".
+    played = log.played()
+    digits = [str(prompt_path(DIGIT_WORDS[d], ivr_daemon.settings.sounds_dir, voice=VOICE)) for d in code]
+    said = str(prompt_path("查询码", ivr_daemon.settings.sounds_dir, voice=VOICE))
+    at = played.index(said)
+    assert played[at + 1:at + 1 + len(code)] == digits
+    assert log.spoke(ivr_daemon, f"对应的工单，目前状态为：{ticket['status_text']}。")
+    assert log.spoke(ivr_daemon, "办理期限为")
+    [left] = events(detail, "ivr_left")
+    assert (left["how"], left["node"]) == ("caller_hangup", "after_lookup")
+
+
+async def test_menu_change_over_the_api_refused_then_accepted_without_restart(
+    ivr_daemon: Stack, sipp_dir: Path
+) -> None:
+    before = await ivr_daemon.get("/ivr/menus/main")
+    source: str = before["source"]
+    daemon_pid = ivr_daemon.daemon.pid if ivr_daemon.daemon else None
+
+    # The main menu's fallback names a node that does not exist: refused, with the line.
+    bad = source.replace("    fallback: operator\n", "    fallback: operater\n", 1)
+    line = source[:source.index("    fallback: operator\n")].count("\n") + 1
+    status, body = await send(ivr_daemon, "PUT", "/ivr/menus/main", {"source": bad, "comment": "e2e: typo"})
+    assert status == 400, body
+    assert body["error_id"] == "invalid_menu"
+    assert {"line": line, "message": "node main, fallback: unknown target 'operater'"} in body["details"]
+    assert f"line {line}" in body["message"]
+    assert (await ivr_daemon.get("/ivr/menus/main"))["version"] == before["version"]
+
+    async def short_call(caller: str) -> dict[str, Any]:
+        result = await sipp.call(ivr_daemon.sip, [sipp.Pause(1500), sipp.HangUp()], workdir=sipp_dir, caller=caller)
+        assert result.ok, result.output
+        [row] = await ivr_daemon.wait_for_calls(1, caller=caller, timeout=30)
+        return await ivr_daemon.call_detail(row["id"])
+
+    old_welcome = "您好，欢迎致电九六八八幺市民服务热线。"
+    log = AsteriskLog(ivr_daemon)
+    detail = await short_call("13922228881")
+    [entered] = events(detail, "ivr_entered")
+    assert (entered["version"], entered["label"]) == (before["version"], before["label"])
+    assert events(detail, "ivr_left")[0]["version"] == before["version"]
+    assert log.spoke(ivr_daemon, old_welcome)
+
+    # A valid change: another welcome and label. New calls get it at once, the daemon keeps running.
+    new_welcome = "您好，这里是九六八八幺热线。"
+    good = source.replace(old_welcome, new_welcome, 1).replace(f'version: "{before["label"]}"', 'version: "e2e.2"', 1)
+    status, body = await send(ivr_daemon, "PUT", "/ivr/menus/main", {"source": good, "comment": "e2e: welcome"})
+    assert status == 200, body
+    assert (body["version"], body["label"]) == (before["version"] + 1, "e2e.2")
+
+    log = AsteriskLog(ivr_daemon)
+    detail = await short_call("13922228882")
+    [entered] = events(detail, "ivr_entered")
+    assert (entered["version"], entered["label"]) == (before["version"] + 1, "e2e.2")
+    assert log.spoke(ivr_daemon, new_welcome) and not log.spoke(ivr_daemon, old_welcome)
+    assert ivr_daemon.daemon is not None and ivr_daemon.daemon.returncode is None
+    assert ivr_daemon.daemon.pid == daemon_pid

@@ -1,0 +1,264 @@
+"""IVR load benchmark (issue 4): callers walk the 96881 menu at a fixed rate.
+
+Each caller hears the welcome, keys 1 (SIP INFO) while the main menu plays, reaches the general
+queue, which is not running yet (the menu's not-available path: a prompt, then the hotline hangs
+up), and answers the BYE. The menu is the shipped ``ivr/main.yaml`` with hours always open (as in
+the journeys). Asterisk, the daemon (``CALLCORE_FLOW=ivr``) and SIPp are started as by
+``bench/load.py``, whose pieces this reuses, in a fresh run folder.
+
+Printed: offered / completed / failed calls and the sustained CPS (SIPp), INVITE->200, CPU per
+1,000 calls, and from the call timelines in the store the time from each key (``dtmf`` event) to
+the next ``prompt_started`` on that call, p50 / p99 / max over all calls; plus a check that every
+call took the path welcome -> main -> consult -> queue_general -> not_available.
+
+    .venv/bin/python bench/ivr_load.py --cps 10 --seconds 5                       # smoke
+    .venv/bin/python bench/ivr_load.py --cps 100 --seconds 30 --prompt-seconds 1  # the goal of issue 4
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import math
+import os
+import shutil
+import sys
+import tempfile
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import select  # noqa: E402
+
+from bench import sipp as bench_sipp  # noqa: E402
+from bench.load import (  # noqa: E402
+    active_channels, cpu_seconds, machine_busy, prompt_seconds, raise_fd_limit, shorten_prompt, wait_quiet,
+)
+from callcore.asterisk import process  # noqa: E402
+from callcore.calls import types as ev  # noqa: E402
+from callcore.calls.models import Call, CallEvent  # noqa: E402
+from callcore.ivr.validator import check, prompt_dirs  # noqa: E402
+from callcore.store.db import Database  # noqa: E402
+from tests.e2e import sipp as e2e_sipp  # noqa: E402
+from tests.e2e.stack import Stack  # noqa: E402
+from tests.e2e.test_ivr import SHIPPED, always_open  # noqa: E402
+
+SERVICE = "96881"
+EXPECTED_PATH = ("route", "welcome", "hours", "main", "consult", "queue_general", "not_available")
+
+
+def ivr_scenario(key_after_ms: int, digit: str = "1") -> str:
+    """``bench/sipp.py``'s caller (INVITE, ACK ... wait for the BYE) with a pause and one SIP INFO key between.
+
+    The key goes as SIP INFO (the journeys' message): the load caller sends no RTP.
+    """
+    bye = '  <recv request="BYE"'
+    head, tail = bench_sipp.SCENARIO.split(bye, 1)
+    info = (e2e_sipp._INFO.replace('"[$callername]" <sip:[$caller]@', '"bench" <sip:1390000[call_number]@')
+            .replace("sip:[$caller]@", "sip:bench@").replace("CSeq: [cseq] INFO", "CSeq: 2 INFO")
+            .replace("{digit}", digit))
+    return f'{head}  <pause milliseconds="{key_after_ms}"/>\n{info}\n{bye}{tail}'
+
+
+@contextmanager
+def scenario(xml: str) -> Iterator[None]:
+    """``bench.sipp.run_uac`` places the calls of ``bench.sipp.SCENARIO``: this one, for the duration."""
+    saved = bench_sipp.SCENARIO
+    bench_sipp.SCENARIO = xml
+    try:
+        yield
+    finally:
+        bench_sipp.SCENARIO = saved
+
+
+def percentile(values: list[float], p: float) -> float:
+    """Nearest rank (as ``SippRun.percentile``); NaN without values."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    return ordered[max(1, math.ceil(p / 100 * len(ordered))) - 1]
+
+
+@dataclass
+class Timelines:
+    """What the store says about the run's calls."""
+
+    calls: int = 0
+    ended: int = 0
+    digit_to_prompt_ms: list[float] = field(default_factory=list)
+    in_menu_ms: list[float] = field(default_factory=list)  # the same, for keys that came while the menu was up
+    keys_without_prompt: int = 0  # a key with no prompt after it on that call
+    keyed_in_welcome: int = 0  # the key came before the menu prompt started (taken when the welcome ended)
+    paths: dict[tuple[str, ...], int] = field(default_factory=lambda: defaultdict(int))
+
+
+async def read_timelines(url: str, since: dt.datetime) -> Timelines:
+    db = Database(url)
+    try:
+        async with db.session() as s:
+            calls = (await s.execute(select(Call.id, Call.status).where(Call.arrived_at >= since))).all()
+            ids = [c.id for c in calls]
+            rows: list[Any] = []
+            for i in range(0, len(ids), 500):
+                rows += (await s.execute(
+                    select(CallEvent.call_id, CallEvent.seq, CallEvent.at, CallEvent.type, CallEvent.data)
+                    .where(CallEvent.call_id.in_(ids[i:i + 500]),
+                           CallEvent.type.in_((ev.DTMF, ev.PROMPT_STARTED, ev.IVR_LEFT)))
+                )).all()
+    finally:
+        await db.close()
+    out = Timelines(calls=len(calls), ended=sum(1 for c in calls if c.status == "ended"))
+    by_call: dict[str, list[Any]] = defaultdict(list)
+    for r in rows:
+        by_call[r.call_id].append(r)
+    for events in by_call.values():
+        events.sort(key=lambda r: r.seq)
+        menu_started = False
+        for i, e in enumerate(events):
+            if e.type == ev.PROMPT_STARTED and e.data.get("prompt") == "main.prompt":
+                menu_started = True
+            elif e.type == ev.IVR_LEFT:
+                out.paths[(*e.data.get("path", ()), e.data.get("how", "?"))] += 1
+            elif e.type == ev.DTMF:
+                out.keyed_in_welcome += not menu_started
+                nxt = next((n for n in events[i + 1:] if n.type == ev.PROMPT_STARTED), None)
+                if nxt is None:
+                    out.keys_without_prompt += 1
+                else:
+                    out.digit_to_prompt_ms.append((nxt.at - e.at).total_seconds() * 1000)
+                    if menu_started:
+                        out.in_menu_ms.append(out.digit_to_prompt_ms[-1])
+    return out
+
+
+async def prepare_menu(stack: Stack, cut: float | None) -> dict[str, float]:
+    """The always-open menu in the run folder's ``ivr/``, its prompts synthesized and, with ``cut``, shortened.
+
+    Returns the seconds the welcome, main and not_available prompts now last.
+    """
+    ivr_dir = Path(stack.env["CALLCORE_IVR_DIR"])
+    ivr_dir.mkdir(parents=True, exist_ok=True)
+    text = always_open(SHIPPED.read_text(encoding="utf-8"))
+    (ivr_dir / "main.yaml").write_text(text, encoding="utf-8")
+    result = await check(text, prompt_dirs(stack.settings))
+    assert result.menu is not None and not result.faults, result.faults
+    seconds = {}
+    for key, path in result.prompts.items():
+        wav = path.with_suffix(".wav")
+        seconds[key] = shorten_prompt(wav, cut) if cut is not None and prompt_seconds(wav) > cut else prompt_seconds(wav)
+    prompts = dict(result.menu.all_prompts())
+    return {n: sum(seconds[(i.kind, i.value)] for i in prompts[f"{n}.prompt"]) for n in ("welcome", "main", "not_available")}
+
+
+async def main(args: argparse.Namespace) -> int:
+    fds = raise_fd_limit()
+    run_dir = Path(args.run_dir) if args.run_dir else Path(tempfile.mkdtemp(prefix="callcore-ivr-bench-"))
+    run_dir.mkdir(parents=True, exist_ok=True)
+    env = {
+        "CALLCORE_ASTERISK_RTP_START": str(args.rtp_start),
+        "CALLCORE_ASTERISK_RTP_END": str(args.rtp_end),
+        "CALLCORE_ASTERISK_HTTP_SESSION_LIMIT": str(args.http_session_limit),
+        "CALLCORE_ASTERISK_MAX_CALL_SECONDS": "120",
+        "CALLCORE_LOG_LEVEL": args.log_level,
+        "CALLCORE_FLOW": "ivr",
+        "CALLCORE_IVR_DIR": str(run_dir / "ivr"),
+    }
+    if args.database_url:
+        env["CALLCORE_DATABASE_URL"] = args.database_url
+    stack = Stack.create(run_dir, **env)
+    lengths = await prepare_menu(stack, args.prompt_seconds)
+    # The key must reach the menu: a key during the routing AGI (the dialplan answers before it) is lost, one
+    # during the welcome is kept for the menu. The menu waits its prompt plus 6 s, so 3 s after the welcome's
+    # length lands in the menu even when the AGI and the Stasis entry lag under load.
+    key_after = args.key_after_ms if args.key_after_ms is not None else int(lengths["welcome"] * 1000 + 3000)
+    calls = int(args.cps * args.seconds)
+    print(f"callcore IVR load bench {dt.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}: {args.cps} CPS x {args.seconds} s"
+          f" = {calls} calls; {os.cpu_count()} CPUs; open files {fds}; run folder {run_dir}", flush=True)
+    print(f"  database {stack.settings.database_url}; prompts: welcome {lengths['welcome']:.2f} s,"
+          f" main menu {lengths['main']:.2f} s, not available {lengths['not_available']:.2f} s; key 1 {key_after} ms after the ACK",
+          flush=True)
+    status = 1
+    try:
+        await stack.start_asterisk()
+        asterisk_pid = process.running_pid(run_dir)
+        assert asterisk_pid is not None
+        await stack.start_daemon()
+        assert stack.daemon is not None
+        daemon_pid = stack.daemon.pid
+        await wait_quiet([daemon_pid, asterisk_pid])
+        since = dt.datetime.now(dt.timezone.utc)
+        d0, a0, m0 = cpu_seconds(daemon_pid), cpu_seconds(asterisk_pid), machine_busy()
+        with scenario(ivr_scenario(key_after)):
+            run = await bench_sipp.run_uac(stack.sip, service=SERVICE, cps=args.cps, calls=calls, limit=args.limit,
+                                           workdir=run_dir / "sipp" / "ivr", call_timeout_s=args.call_timeout)
+        m1 = machine_busy()
+        deadline = asyncio.get_running_loop().time() + 60
+        while await active_channels(stack) > 0 and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.5)
+        await wait_quiet([daemon_pid, asterisk_pid])
+        d1, a1 = cpu_seconds(daemon_pid), cpu_seconds(asterisk_pid)
+        t = await read_timelines(stack.settings.database_url, since)
+        per_k = 1000 / run.offered if run.offered else 0.0
+        sustained = run.completed / run.offer_seconds if run.offer_seconds else 0.0
+        lat = t.digit_to_prompt_ms
+        expected = sum(n for p, n in t.paths.items() if p == (*EXPECTED_PATH, "hangup"))
+        print(f"[ivr] service {SERVICE}: welcome, key 1, queue general not available, the hotline hangs up")
+        print(f"  offered {run.offered}   completed {run.completed}   failed {run.failed}")
+        print(f"  sustained {sustained:.1f} CPS  (completed / {run.offer_seconds:.2f} s of call creation;"
+              f" SIPp ran {run.wall_seconds:.1f} s, peak {run.peak_concurrent} calls up)")
+        print(f"  INVITE->200 p50 {run.percentile(50):.1f} ms   p99 {run.percentile(99):.1f} ms"
+              f"   max {run.percentile(100):.1f} ms")
+        print(f"  digit->next prompt p50 {percentile(lat, 50):.1f} ms   p99 {percentile(lat, 99):.1f} ms"
+              f"   max {percentile(lat, 100):.1f} ms   ({len(lat)} keys; {t.keys_without_prompt} with no prompt after,"
+              f" {t.keyed_in_welcome} keyed before the menu played)")
+        m = t.in_menu_ms
+        print(f"  keys while the menu was up: p50 {percentile(m, 50):.1f} ms   p99 {percentile(m, 99):.1f} ms"
+              f"   max {percentile(m, 100):.1f} ms   ({len(m)} keys)")
+        print(f"  CPU s / 1,000 offered calls: daemon {(d1 - d0) * per_k:.2f}   asterisk {(a1 - a0) * per_k:.2f}"
+              f"   (machine {100 * (m1[0] - m0[0]) / max(m1[1] - m0[1], 1e-9):.0f}% busy while SIPp ran)")
+        print(f"  stored: {t.calls} calls, {t.ended} ended, {expected} took {' > '.join(EXPECTED_PATH)}")
+        for path, n in sorted(t.paths.items(), key=lambda x: -x[1]):
+            if path != (*EXPECTED_PATH, "hangup"):
+                print(f"    other path x{n}: {' > '.join(path)}")
+        ok = (run.failed == 0 and run.completed == run.offered == calls and expected == calls
+              and t.keys_without_prompt == 0)
+        status = 0 if ok else 1
+    finally:
+        await stack.stop_daemon()
+        await stack.stop_asterisk()
+    if args.keep:
+        print(f"kept {run_dir} (logs in log/, SIPp files in sipp/ivr/)")
+    else:
+        shutil.rmtree(run_dir, ignore_errors=True)
+    return status
+
+
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--cps", type=float, default=100, help="calls per second offered (default 100)")
+    p.add_argument("--seconds", type=float, default=30, help="how long calls are offered (default 30)")
+    p.add_argument("--prompt-seconds", type=float,
+                   help="cut every prompt of the menu (in the bench's own run folder) to this many seconds")
+    p.add_argument("--key-after-ms", type=int, help="pause between the ACK and the key (default: welcome + 3 s)")
+    p.add_argument("--database-url", help="the daemon's database (default SQLite in the run folder)")
+    p.add_argument("--limit", type=int, default=3000, help="SIPp's cap on calls up at once (-l, default 3000)")
+    p.add_argument("--call-timeout", type=float, default=60, help="seconds one call may take before it fails")
+    p.add_argument("--rtp-start", type=int, default=10000)
+    p.add_argument("--rtp-end", type=int, default=29999)
+    p.add_argument("--http-session-limit", type=int, default=200, help="Asterisk http.conf sessionlimit")
+    p.add_argument("--log-level", default="INFO", help="the daemon's log level")
+    p.add_argument("--run-dir", help="run folder (default a fresh temporary one)")
+    p.add_argument("--keep", action="store_true", help="keep the run folder (logs, SIPp CSVs)")
+    return p.parse_args(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main(parse())))
