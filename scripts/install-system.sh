@@ -5,12 +5,13 @@
 set -euo pipefail
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-PKGS="sip-tester espeak-ng sox ffmpeg libsox-fmt-mp3 postgresql fonts-wqy-microhei"
+PKGS="asterisk asterisk-modules asterisk-config asterisk-voicemail sip-tester espeak-ng sox ffmpeg libsox-fmt-mp3
+      postgresql fonts-wqy-microhei python3-venv curl"
 
 need=0
-for bin in asterisk sipp espeak-ng sox ffmpeg; do command -v "$bin" >/dev/null 2>&1 || need=1; done
-[ -f /usr/lib/asterisk/modules/app_voicemail.so ] || need=1
-[ -x /usr/lib/postgresql ] || [ -d /usr/lib/postgresql ] || need=1
+for p in $PKGS; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need=1
+done
 [ "$need" -eq 1 ] || { echo "system packages: present"; exit 0; }
 
 . /etc/os-release
@@ -27,7 +28,7 @@ if [ "${ID:-}" = "debian" ] && ! apt-cache policy asterisk 2>/dev/null | grep -q
 fi
 $SUDO apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
-  asterisk asterisk-modules asterisk-config asterisk-voicemail $PKGS python3-venv >/dev/null
+  $PKGS >/dev/null
 # The packaged Asterisk service is not used: callcore runs its own instance per run folder.
 $SUDO systemctl disable --now asterisk >/dev/null 2>&1 || true
 pkill -x asterisk 2>/dev/null || true
