@@ -14,6 +14,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Mapping
 
+from callcore.tickets.settings import TicketSettings
+
 ENV_PREFIX = "CALLCORE_"
 FLOWS = ("ivr", "welcome")
 SECRET_KEYS = ("ARI_PASSWORD", "AMI_SECRET", "API_TOKEN", "AGENT_PASSWORD")
@@ -93,6 +95,14 @@ class AgiSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
+class NotifySettings:
+    """W-17: where the outbox sends notifications; no webhook means the log sender."""
+
+    webhook: str = ""
+    token: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
 class Settings:
     run_dir: Path = field(default_factory=default_run_dir)
     asterisk: AsteriskSettings = field(default_factory=AsteriskSettings)
@@ -100,6 +110,8 @@ class Settings:
     api: ApiSettings = field(default_factory=ApiSettings)
     log: LogSettings = field(default_factory=LogSettings)
     agi: AgiSettings = field(default_factory=AgiSettings)
+    tickets: TicketSettings = field(default_factory=TicketSettings)
+    notify: NotifySettings = field(default_factory=NotifySettings)
     ivr_dir: Path = field(default_factory=lambda: Path(__file__).resolve().parent.parent / "ivr")
     # What a call in the Stasis app runs: "ivr" (the menus in ivr_dir) or "welcome" (answer, welcome
     # prompt, hang up: the foundation's flow, kept for benchmarks and as the IVR's fallback).
@@ -151,6 +163,11 @@ def _coerce(key: str, raw: Any, current: Any) -> Any:
             return int(raw)
         except (TypeError, ValueError):
             raise ConfigError(f"{key}: expected an integer, got {raw!r}") from None
+    if isinstance(current, float):
+        try:
+            return float(raw)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{key}: expected a number, got {raw!r}") from None
     if isinstance(current, Path):
         return Path(str(raw)).expanduser()
     if isinstance(current, tuple):
@@ -216,6 +233,7 @@ _SECRET_PATHS = {
     "AMI_SECRET": ("asterisk", "ami_secret"),
     "API_TOKEN": ("api", "token"),
     "AGENT_PASSWORD": ("asterisk", "agent_password"),
+    "NOTIFY_TOKEN": ("notify", "token"),
 }
 
 

@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from aiohttp import web
@@ -15,7 +14,8 @@ from aiohttp import web
 from callcore.accounts.sessions import SessionAuth
 from callcore.api.auth import AuthChain, StaticTokenAuth
 from callcore.api.ratelimit import RateLimiter
-from callcore.api.services import Services
+from callcore.api.services import SERVICES, Services
+from callcore.config import NotifySettings
 from callcore.tickets.outbox import OutboxRelay, Sender
 from callcore.tickets.scheduler import UrgeScheduler
 from callcore.tickets.senders import LogSender, WebhookSender
@@ -30,14 +30,14 @@ PUBLIC_LIMITER = web.AppKey("callcore.public_limiter", RateLimiter)
 
 def auth_chain(services: Services, settings: TicketSettings | None = None) -> AuthChain:
     """The admin token from the configuration, then users' login sessions."""
-    hours = (settings or TicketSettings()).session_hours
+    hours = (settings or services.settings.tickets).session_hours
     return AuthChain(StaticTokenAuth(services.settings.api.token), SessionAuth(services.db, hours=hours))
 
 
 def setup_tickets(app: web.Application, services: Services, settings: TicketSettings | None = None) -> TicketService:
     """Puts the ticket service, the session store and the public rate limiter in the app; call
     after ``create_app`` and before the app starts."""
-    settings = settings or TicketSettings()
+    settings = settings or services.settings.tickets
     service = TicketService(services.db, settings)
     app[TICKETS] = service
     app[SESSIONS] = SessionAuth(services.db, hours=settings.session_hours)
@@ -50,14 +50,14 @@ def setup_tickets(app: web.Application, services: Services, settings: TicketSett
     return service
 
 
-def default_sender() -> Sender:
-    """``CALLCORE_NOTIFY_WEBHOOK`` (and ``CALLCORE_NOTIFY_TOKEN``) select the webhook sender; else the log."""
-    url = os.environ.get("CALLCORE_NOTIFY_WEBHOOK", "")
-    return WebhookSender(url, token=os.environ.get("CALLCORE_NOTIFY_TOKEN", "")) if url else LogSender()
+def default_sender(notify: NotifySettings) -> Sender:
+    """``notify.webhook`` (``CALLCORE_NOTIFY_WEBHOOK``, token ``CALLCORE_NOTIFY_TOKEN``) selects the webhook sender; else the log."""
+    return WebhookSender(notify.webhook, token=notify.token) if notify.webhook else LogSender()
 
 
 def background_jobs(app: web.Application, sender: Sender | None = None) -> list[Any]:
     """The urge scheduler, the callback sampler and the outbox relay; each has ``run_once(now)`` and
     ``run(interval)``. Safe to run in several daemons at once."""
     service = app[TICKETS]
-    return [UrgeScheduler(service), VisitSampler(service), OutboxRelay(service.db, sender or default_sender())]
+    notify = app[SERVICES].settings.notify
+    return [UrgeScheduler(service), VisitSampler(service), OutboxRelay(service.db, sender or default_sender(notify))]
