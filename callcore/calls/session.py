@@ -59,6 +59,7 @@ class CallSession:
         self.hangup_cause: int | None = None
         self.hangup_cause_text: str | None = None
         self.ended = False
+        self._hangup_recorded = False
         self._gone = asyncio.Event()
         self._digits: asyncio.Queue[str] = asyncio.Queue()
         self._playbacks: dict[str, asyncio.Future[None]] = {}
@@ -216,7 +217,9 @@ class CallSession:
             return
         if self.hangup_by is None:
             self.hangup_by = "system"
-        self.event(ev.HANGUP_REQUESTED, reason=reason)
+        if not self._hangup_recorded:  # a retried hangup is still one step of the call
+            self._hangup_recorded = True
+            self.event(ev.HANGUP_REQUESTED, reason=reason)
         try:
             await self.ari.hangup(self.channel_id, reason if reason in ARI_HANGUP_REASONS else "normal")
         except AriNotFound:
