@@ -27,7 +27,7 @@ async def health(req: ApiRequest[Any, Any]) -> web.Response:
     services = req.app[SERVICES]
     names = list(services.health)
     results = await asyncio.gather(*(services.health[n]() for n in names), return_exceptions=True)
-    components = {n: r is True for n, r in zip(names, results)}
+    components = {n: r is True for n, r in zip(names, results, strict=True)}
     ok = all(components.values())
     body = Health(
         status="ok" if ok else "degraded",

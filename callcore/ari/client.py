@@ -166,7 +166,7 @@ class AriClient:
             except asyncio.CancelledError:
                 self._connected.clear()
                 raise
-            except (aiohttp.WSServerHandshakeError,) as exc:
+            except aiohttp.WSServerHandshakeError as exc:
                 log.warning("ARI refused the event socket (%s)", exc.status)
             except RETRYABLE as exc:
                 log.debug("ARI event socket error: %s", exc)

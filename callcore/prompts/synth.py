@@ -121,7 +121,7 @@ async def ensure_prompt(text: str, sounds_dir: Path, *, voice: str = DEFAULT_VOI
 async def ensure_digits(sounds_dir: Path, *, voice: str = DEFAULT_VOICE) -> dict[str, Path]:
     """The ten digit prompts (0-9), read as in a code or phone number; digit -> path without extension."""
     paths = await asyncio.gather(*(ensure_prompt(word, sounds_dir, voice=voice) for word in DIGIT_WORDS.values()))
-    return dict(zip(DIGIT_WORDS, paths))
+    return dict(zip(DIGIT_WORDS, paths, strict=True))
 
 
 async def digit_media(digits: str, sounds_dir: Path, *, voice: str = DEFAULT_VOICE) -> list[str]:

@@ -21,4 +21,4 @@ async def system_prompts(sounds_dir: Path) -> dict[str, Path]:
     """Synthesizes (once, cached) every system prompt; returns name -> path without extension."""
     names = list(SYSTEM_PROMPTS)
     paths = await asyncio.gather(*(ensure_prompt(SYSTEM_PROMPTS[n], sounds_dir) for n in names))
-    return dict(zip(names, paths))
+    return dict(zip(names, paths, strict=True))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from callcore.api.errors import ApiError, Conflict, Forbidden, InvalidInput, NotFound
+from callcore.api.errors import Conflict, Forbidden, InvalidInput, NotFound
 
 
 class IllegalTransition(Conflict):
