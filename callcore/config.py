@@ -280,6 +280,7 @@ def load(path: Path | str | None = None, env: Mapping[str, str] | None = None) -
     for key, (section, attr) in _SECRET_PATHS.items():
         if f"{ENV_PREFIX}{key}" not in env and key in from_file:
             settings = _apply(settings, {section: {attr: from_file[key]}}, "")
+    assert isinstance(settings, Settings)
     return settings
 
 

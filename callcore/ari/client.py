@@ -12,7 +12,7 @@ import asyncio
 import base64
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import aiohttp
@@ -24,7 +24,7 @@ from callcore.tasks import TaskSet
 log = logging.getLogger(__name__)
 
 EventHandler = Callable[[dict[str, Any]], None]
-ConnectHook = Callable[[], Awaitable[None]]
+ConnectHook = Callable[[], Coroutine[Any, Any, None]]
 RETRYABLE = (aiohttp.ClientError, asyncio.TimeoutError, OSError)
 
 

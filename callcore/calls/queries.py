@@ -21,7 +21,7 @@ class CallFilter:
     offset: int = 0
 
 
-def _filtered(f: CallFilter) -> Select[tuple[Call]]:
+def _filtered(f: CallFilter) -> Select[Call]:
     q = select(Call)
     if f.since is not None:
         q = q.where(Call.arrived_at >= f.since)

@@ -139,7 +139,9 @@ class CallSession:
         digit_task: asyncio.Future[str] | None = asyncio.ensure_future(self._digits.get()) if interrupt_digits else None
         try:
             while True:
-                waiters: set[asyncio.Future[Any]] = {done, gone} | ({digit_task} if digit_task else set())
+                waiters: set[asyncio.Future[Any]] = {done, gone}
+                if digit_task is not None:
+                    waiters.add(digit_task)
                 finished, _ = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
                 # A hangup also finishes the playback; the hangup is what happened to the caller.
                 if gone in finished or self._gone.is_set():

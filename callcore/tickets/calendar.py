@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import chinese_calendar  # type: ignore[import-untyped]
+import chinese_calendar
 from sqlalchemy import select
 
 from callcore.store.db import Database

@@ -7,7 +7,7 @@ import io
 from collections.abc import Iterable
 from datetime import date
 
-from openpyxl import Workbook  # type: ignore[import-untyped]
+from openpyxl import Workbook
 
 from callcore.privacy import mask_id_card, mask_phone
 from callcore.tickets.deadlines import colour_of
