@@ -26,8 +26,6 @@ import shutil
 import sys
 import tempfile
 from collections import defaultdict
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,30 +51,6 @@ from tests.e2e.test_ivr import SHIPPED, always_open  # noqa: E402
 
 SERVICE = "96881"
 EXPECTED_PATH = ("route", "welcome", "hours", "main", "consult", "queue_general", "not_available")
-
-
-def ivr_scenario(key_after_ms: int, digit: str = "1") -> str:
-    """``bench/sipp.py``'s caller (INVITE, ACK ... wait for the BYE) with a pause and one SIP INFO key between.
-
-    The key goes as SIP INFO (the journeys' message): the load caller sends no RTP.
-    """
-    bye = '  <recv request="BYE"'
-    head, tail = bench_sipp.SCENARIO.split(bye, 1)
-    info = (e2e_sipp._INFO.replace('"[$callername]" <sip:[$caller]@', '"bench" <sip:1390000[call_number]@')
-            .replace("sip:[$caller]@", "sip:bench@").replace("CSeq: [cseq] INFO", "CSeq: 2 INFO")
-            .replace("{digit}", digit))
-    return f'{head}  <pause milliseconds="{key_after_ms}"/>\n{info}\n{bye}{tail}'
-
-
-@contextmanager
-def scenario(xml: str) -> Iterator[None]:
-    """``bench.sipp.run_uac`` places the calls of ``bench.sipp.SCENARIO``: this one, for the duration."""
-    saved = bench_sipp.SCENARIO
-    bench_sipp.SCENARIO = xml
-    try:
-        yield
-    finally:
-        bench_sipp.SCENARIO = saved
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -196,9 +170,10 @@ async def main(args: argparse.Namespace) -> int:
         await wait_quiet([daemon_pid, asterisk_pid])
         since = dt.datetime.now(dt.timezone.utc)
         d0, a0, m0 = cpu_seconds(daemon_pid), cpu_seconds(asterisk_pid), machine_busy()
-        with scenario(ivr_scenario(key_after)):
-            run = await bench_sipp.run_uac(stack.sip, service=SERVICE, cps=args.cps, calls=calls, limit=args.limit,
-                                           workdir=run_dir / "sipp" / "ivr", call_timeout_s=args.call_timeout)
+        # The key goes as SIP INFO (the load caller sends no RTP).
+        run = await bench_sipp.run_uac(stack.sip, service=SERVICE, cps=args.cps, calls=calls, limit=args.limit,
+                                       workdir=run_dir / "sipp" / "ivr", call_timeout_s=args.call_timeout,
+                                       steps=[e2e_sipp.Pause(key_after), e2e_sipp.Keys("1", via="info")])
         m1 = machine_busy()
         deadline = asyncio.get_running_loop().time() + 60
         while await active_channels(stack) > 0 and asyncio.get_running_loop().time() < deadline:

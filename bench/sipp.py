@@ -1,7 +1,8 @@
 """The load generator: one SIPp UAC process placing calls at a fixed rate, and what it measured.
 
-The scenario is the plainest caller: INVITE, 200 (its time from the INVITE is response-time
-measure ``answer``), ACK, then wait for the hotline's BYE and answer it. SIPp sends no RTP; the
+The calls are the journeys' SIPp script (``tests.e2e.sipp.scenario``): by default the plainest
+caller, INVITE, 200 (its time from the INVITE is response-time measure ``answer``), ACK, then wait
+for the hotline's BYE and answer it. Each call has its own From number. SIPp sends no RTP; the
 SDP points Asterisk's RTP at a UDP socket that is held open and never read, so the packets are
 dropped quietly in the kernel (no ICMP "port unreachable" storm back into Asterisk).
 """
@@ -16,71 +17,9 @@ import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.e2e import sipp as e2e_sipp
+
 SIPP = shutil.which("sipp") or "/usr/bin/sipp"
-
-SCENARIO = """<?xml version="1.0" encoding="UTF-8" ?>
-<!DOCTYPE scenario SYSTEM "sipp.dtd">
-<scenario name="callcore load uac">
-  <send retrans="500" start_rtd="answer">
-    <![CDATA[
-      INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: "bench" <sip:1390000[call_number]@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-      To: <sip:[service]@[remote_ip]:[remote_port]>
-      Call-ID: [call_id]
-      CSeq: 1 INVITE
-      Contact: sip:bench@[local_ip]:[local_port]
-      Max-Forwards: 70
-      Subject: callcore load
-      Content-Type: application/sdp
-      Content-Length: [len]
-
-      v=0
-      o=bench 53655765 2353687637 IN IP[local_ip_type] [local_ip]
-      s=-
-      c=IN IP[media_ip_type] [media_ip]
-      t=0 0
-      m=audio {sink_port} RTP/AVP 8 101
-      a=rtpmap:8 PCMA/8000
-      a=rtpmap:101 telephone-event/8000
-      a=fmtp:101 0-15
-      a=sendrecv
-    ]]>
-  </send>
-  <recv response="100" optional="true"/>
-  <recv response="180" optional="true"/>
-  <recv response="183" optional="true"/>
-  <recv response="200" rrs="true" rtd="answer"/>
-  <send>
-    <![CDATA[
-      ACK [next_url] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: "bench" <sip:1390000[call_number]@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-      To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
-      Call-ID: [call_id]
-      CSeq: 1 ACK
-      Contact: sip:bench@[local_ip]:[local_port]
-      Max-Forwards: 70
-      Content-Length: 0
-    ]]>
-  </send>
-  <recv request="BYE" timeout="{bye_timeout_ms}"/>
-  <send>
-    <![CDATA[
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Contact: <sip:[local_ip]:[local_port];transport=[transport]>
-      Content-Length: 0
-    ]]>
-  </send>
-  <ResponseTimeRepartition value="10, 20, 50, 100, 200, 500, 1000, 2000"/>
-</scenario>
-"""
-
 
 @dataclass
 class SippRun:
@@ -137,18 +76,20 @@ def _read_rtd(workdir: Path) -> list[float]:
 
 async def run_uac(
     target: tuple[str, int], *, service: str, cps: float, calls: int, limit: int, workdir: Path,
-    call_timeout_s: float = 30,
+    call_timeout_s: float = 30, steps: list[e2e_sipp.Step] | None = None,
 ) -> SippRun:
-    """Places ``calls`` calls at ``cps`` and waits for SIPp to finish them all."""
+    """Places ``calls`` calls at ``cps`` and waits for SIPp to finish them all.
+
+    ``steps`` come after the ACK; the call always ends waiting for the hotline's BYE.
+    """
     workdir.mkdir(parents=True, exist_ok=True)
     sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sink.bind(("127.0.0.1", 0))
     try:
         xml = workdir / "uac.xml"
+        script = [*(steps or []), e2e_sipp.ExpectHangup(int(call_timeout_s * 1000))]
         xml.write_text(
-            SCENARIO.replace("{sink_port}", str(sink.getsockname()[1])).replace(
-                "{bye_timeout_ms}", str(int(call_timeout_s * 1000))
-            ),
+            e2e_sipp.scenario(script, caller="1390000[call_number]", media_port=str(sink.getsockname()[1])),
             encoding="utf-8",
         )
         stats = workdir / "stats.csv"

@@ -162,8 +162,10 @@ _EXPECT_BYE = """
 """
 
 
-def scenario(steps: list[Step]) -> str:
-    body = [_INVITE]
+def scenario(steps: list[Step], *, caller: str = "[$caller]", media_port: str = "[media_port]") -> str:
+    """The UAC script of ``steps``. ``caller`` is the From user (a load run varies it per call with
+    ``[call_number]``); ``media_port`` is the SDP's RTP port (a load run points it at a sink)."""
+    body = [_INVITE.replace("[media_port]", media_port)]
     for step in steps:
         if isinstance(step, Pause):
             body.append(f'  <pause milliseconds="{step.ms}"/>')
@@ -181,10 +183,14 @@ def scenario(steps: list[Step]) -> str:
             body.append(_BYE)
         elif isinstance(step, ExpectHangup):
             body.append(_EXPECT_BYE.format(timeout=step.timeout_ms))
-    return (
+    xml = (
         '<?xml version="1.0" encoding="UTF-8" ?>\n<!DOCTYPE scenario SYSTEM "sipp.dtd">\n'
-        '<scenario name="callcore caller">\n  <Global variables="caller,callername"/>\n' + "\n".join(body) + '\n  <ResponseTimeRepartition value="10, 20, 50, 100, 200, 500, 1000"/>\n</scenario>\n'
+        '<scenario name="callcore caller">\n  <Global variables="{globals}"/>\n' + "\n".join(body)
+        + '\n  <ResponseTimeRepartition value="10, 20, 50, 100, 200, 500, 1000, 2000"/>\n</scenario>\n'
     )
+    # SIPp refuses a declared variable that nothing uses.
+    names = "caller,callername" if caller == "[$caller]" else "callername"
+    return xml.replace("[$caller]@", f"{caller}@").replace("{globals}", names)
 
 
 @dataclass
