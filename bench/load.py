@@ -33,6 +33,7 @@ if str(ROOT) not in sys.path:
 
 from bench.sipp import SippRun, run_uac  # noqa: E402
 from callcore.asterisk import process  # noqa: E402
+from callcore.prompts.audio import read_wav, write_prompt  # noqa: E402
 from callcore.prompts.system import system_prompts  # noqa: E402
 from tests.e2e.stack import Stack  # noqa: E402
 
@@ -87,15 +88,10 @@ def machine_busy() -> tuple[float, float]:
 
 
 def shorten_prompt(wav: Path, seconds: float) -> float:
-    """Cuts the WAV to its first ``seconds`` (both flows play this one file); returns its new length."""
-    with wave.open(str(wav), "rb") as src:
-        params, frames = src.getparams(), src.readframes(int(seconds * src.getframerate()))
-    tmp = wav.with_suffix(".tmp")
-    with wave.open(str(tmp), "wb") as dst:
-        dst.setparams(params)
-        dst.writeframes(frames)
-    os.replace(tmp, wav)
-    return len(frames) / params.sampwidth / params.nchannels / params.framerate
+    """Cuts the prompt (the WAV and its G.711 twins) to its first ``seconds``; returns its new length."""
+    cut = read_wav(wav)[: int(seconds * 1000)]
+    write_prompt(cut, wav.with_suffix(""))
+    return len(cut) / 1000
 
 
 def prompt_seconds(wav: Path) -> float:

@@ -17,9 +17,9 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, insert, select
 
 from callcore.bus import EventBus
 from callcore.calls import types as ev
@@ -27,6 +27,8 @@ from callcore.calls.models import Call, CallEvent
 from callcore.calls.types import CallEventRecord
 from callcore.store.base import utcnow
 from callcore.store.db import OUTAGE_ERRORS, Database
+
+EVENTS_TABLE = cast(Table, CallEvent.__table__)
 
 log = logging.getLogger(__name__)
 
@@ -207,8 +209,11 @@ class CallJournal:
                     session.add(calls[r.call_id])
             # One flush for the batch's new call rows (one multi-row INSERT), before their events.
             await session.flush()
-            session.add_all(
-                CallEvent(id=r.id, call_id=r.call_id, seq=r.seq, at=r.at, type=r.type, data=r.data) for r in fresh
+            # The events as one Core INSERT of many rows: the ORM's unit of work for thousands of
+            # write-once rows was the daemon's largest CPU cost per call under load.
+            await session.execute(
+                insert(EVENTS_TABLE),
+                [dict(id=r.id, call_id=r.call_id, seq=r.seq, at=r.at, type=r.type, data=r.data) for r in fresh],
             )
         self.written += len(fresh)
 

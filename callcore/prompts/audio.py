@@ -3,10 +3,15 @@
 Used for synthesized prompts and for recorded prompts uploaded by admins (WAV or MP3). Segments are
 joined with ``+`` (plain concatenation): ``AudioSegment.append`` cross-fades 100 ms by default and
 eats the start of the next word.
+
+Each prompt is also written in the trunk's codecs (G.711 A-law and mu-law, raw, as Asterisk's
+``format_pcm`` reads them) beside the WAV: Asterisk picks the file that matches the channel's codec,
+so a prompt is sent as it is stored instead of being transcoded frame by frame for every call.
 """
 
 from __future__ import annotations
 
+import audioop
 import io
 import os
 import tempfile
@@ -20,6 +25,8 @@ CHANNELS = 1
 SAMPLE_WIDTH = 2  # bytes: 16-bit
 MAX_UPLOAD_SECONDS = 600
 UPLOAD_FORMATS = ("wav", "mp3")
+# Raw G.711 twins of every prompt, by the file extension Asterisk knows them by.
+G711_ENCODERS = {"alaw": audioop.lin2alaw, "ulaw": audioop.lin2ulaw}
 
 
 class AudioError(ValueError):
@@ -41,6 +48,35 @@ def write_wav(segment: AudioSegment, path: Path | str) -> None:
     """Write a WAV and close it (pydub's ``export(path)`` returns the handle still open)."""
     with open(path, "wb") as fh:
         segment.export(fh, format="wav")
+
+
+def write_prompt(segment: AudioSegment, base: Path) -> None:
+    """Blocking: ``base``.wav and its G.711 twins, each written to a temporary name and moved into place.
+
+    The WAV goes last: its presence is what marks a prompt as there (caches and the validator look
+    for it), so a reader never finds the WAV without its twins.
+    """
+    pcm = to_asterisk_wav(segment)
+    base.parent.mkdir(parents=True, exist_ok=True)
+    outputs: list[tuple[str, bytes | None]] = [(ext, encode(pcm.raw_data, SAMPLE_WIDTH)) for ext, encode in G711_ENCODERS.items()]
+    outputs.append(("wav", None))
+    for ext, data in outputs:
+        fd, tmp = tempfile.mkstemp(dir=base.parent, prefix=".prompt-", suffix=f".{ext}")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                if data is None:
+                    pcm.export(fh, format="wav")
+                else:
+                    fh.write(data)
+            os.replace(tmp, base.with_suffix(f".{ext}"))
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+
+
+def has_twins(base: Path) -> bool:
+    """True when the G.711 twins of the prompt ``base`` are there (prompts cached before they existed lack them)."""
+    return all(base.with_suffix(f".{ext}").exists() for ext in G711_ENCODERS)
 
 
 def join(segments: Iterable[AudioSegment]) -> AudioSegment:
@@ -83,13 +119,5 @@ def convert_upload(data: bytes, fmt: str, target: Path) -> Path:
     if len(seg) > MAX_UPLOAD_SECONDS * 1000:
         raise AudioError(f"the audio is longer than {MAX_UPLOAD_SECONDS} s")
     base = target.with_suffix("")
-    base.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=base.parent, prefix=".upload-", suffix=".wav")
-    os.close(fd)
-    try:
-        write_wav(to_asterisk_wav(seg), tmp)
-        os.replace(tmp, base.with_suffix(".wav"))
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    write_prompt(seg, base)
     return base

@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import os
 import subprocess
 import tempfile
 import weakref
 from pathlib import Path
 
-from callcore.prompts.audio import read_wav, to_asterisk_wav, write_wav
+from callcore.prompts.audio import has_twins, read_wav, write_prompt
 
 DEFAULT_VOICE = "cmn-latn-pinyin"
 TTS_SUBDIR = "tts"
@@ -82,10 +81,10 @@ def _espeak(text: str, voice: str, out: Path) -> None:
         raise PromptError(f"espeak-ng failed for voice {voice!r}: {detail[-1] if detail else 'no audio produced'}")
 
 
-def _synthesize(text: str, voice: str, target: Path) -> None:
-    """Blocking: espeak-ng to a temporary WAV, convert, move into place."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=target.parent, prefix=".synth-") as tmp:
+def _synthesize(text: str, voice: str, base: Path) -> None:
+    """Blocking: espeak-ng to a temporary WAV, then the prompt files (``write_prompt``) at ``base``."""
+    base.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=base.parent, prefix=".synth-") as tmp:
         raw = Path(tmp) / "espeak.wav"
         _espeak(text, voice, raw)
         try:
@@ -94,9 +93,12 @@ def _synthesize(text: str, voice: str, target: Path) -> None:
             raise PromptError(f"espeak-ng output unreadable: {exc}") from exc
         if len(segment) == 0:
             raise PromptError(f"espeak-ng produced no audio for {text!r}")
-        converted = Path(tmp) / "out.wav"
-        write_wav(to_asterisk_wav(segment), converted)
-        os.replace(converted, target.with_suffix(".wav"))
+        write_prompt(segment, base)
+
+
+def _add_twins(base: Path) -> None:
+    """Blocking: the G.711 twins of a prompt cached before they were written."""
+    write_prompt(read_wav(base.with_suffix(".wav")), base)
 
 
 async def ensure_prompt(text: str, sounds_dir: Path, *, voice: str = DEFAULT_VOICE) -> Path:
@@ -110,11 +112,13 @@ async def ensure_prompt(text: str, sounds_dir: Path, *, voice: str = DEFAULT_VOI
         raise PromptError("empty prompt text")
     base = prompt_path(text, sounds_dir, voice=voice)
     wav = base.with_suffix(".wav")
-    if wav.exists():
+    if wav.exists() and has_twins(base):
         return base
     async with _lock_for(str(base)):
         if not wav.exists():
-            await asyncio.to_thread(_synthesize, text, voice, wav)
+            await asyncio.to_thread(_synthesize, text, voice, base)
+        elif not has_twins(base):
+            await asyncio.to_thread(_add_twins, base)
     return base
 
 

@@ -40,8 +40,12 @@ class Database:
 
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = url
-        kwargs: dict[str, Any] = {"echo": echo, "pool_pre_ping": True}
+        kwargs: dict[str, Any] = {"echo": echo}
         if url.startswith("postgresql"):
+            # A server restart leaves dead connections in the pool; the ping finds them before a query
+            # does. An SQLite connection is a file handle that cannot go stale, so it is not pinged (the
+            # ping is a round trip to aiosqlite's thread on every checkout).
+            kwargs["pool_pre_ping"] = True
             kwargs["connect_args"] = {"timeout": 5, "command_timeout": 15}
             kwargs["pool_size"] = 10
             kwargs["max_overflow"] = 10
