@@ -7,9 +7,12 @@ the journeys). Asterisk, the daemon (``CALLCORE_FLOW=ivr``) and SIPp are started
 ``bench/load.py``, whose pieces this reuses, in a fresh run folder.
 
 Printed: offered / completed / failed calls and the sustained CPS (SIPp), INVITE->200, CPU per
-1,000 calls, and from the call timelines in the store the time from each key (``dtmf`` event) to
-the next ``prompt_started`` on that call, p50 / p99 / max over all calls; plus a check that every
-call took the path welcome -> main -> consult -> queue_general -> not_available.
+1,000 calls, and from the call timelines in the store the time from each key to the start of the
+next prompt on that call, p50 / p99 / max over all calls, on Asterisk's clock (the ``heard_at`` of
+the ``dtmf`` event to the ``started_at`` of the next prompt, both ARI event timestamps: what the
+caller waits, less the network), and the daemon's own share of it (the ``dtmf`` event to the next
+``prompt_started``); plus a check that every call took the path welcome -> main -> consult ->
+queue_general -> not_available.
 
     .venv/bin/python bench/ivr_load.py --cps 10 --seconds 5                       # smoke
     .venv/bin/python bench/ivr_load.py --cps 100 --seconds 30 --prompt-seconds 1  # the goal of issue 4
@@ -67,11 +70,20 @@ class Timelines:
 
     calls: int = 0
     ended: int = 0
+    # Asterisk's clock: the key heard on the channel -> the next prompt's playback started on it.
     digit_to_prompt_ms: list[float] = field(default_factory=list)
     in_menu_ms: list[float] = field(default_factory=list)  # the same, for keys that came while the menu was up
+    # The daemon's clock: the key's event -> the next prompt requested (what the daemon itself adds).
+    daemon_ms: list[float] = field(default_factory=list)
     keys_without_prompt: int = 0  # a key with no prompt after it on that call
+    prompts_never_started: int = 0  # a prompt after a key that Asterisk never reported started
     keyed_in_welcome: int = 0  # the key came before the menu prompt started (taken when the welcome ended)
     paths: dict[tuple[str, ...], int] = field(default_factory=lambda: defaultdict(int))
+
+
+def asterisk_time(stamp: str) -> dt.datetime:
+    """An ARI event ``timestamp`` ("2026-11-24T02:00:00.120+0000")."""
+    return dt.datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%f%z")
 
 
 async def read_timelines(url: str, since: dt.datetime) -> Timelines:
@@ -85,7 +97,7 @@ async def read_timelines(url: str, since: dt.datetime) -> Timelines:
                 rows += (await s.execute(
                     select(CallEvent.call_id, CallEvent.seq, CallEvent.at, CallEvent.type, CallEvent.data)
                     .where(CallEvent.call_id.in_(ids[i:i + 500]),
-                           CallEvent.type.in_((ev.DTMF, ev.PROMPT_STARTED, ev.IVR_LEFT)))
+                           CallEvent.type.in_((ev.DTMF, ev.PROMPT_STARTED, ev.PROMPT_FINISHED, ev.IVR_LEFT)))
                 )).all()
     finally:
         await db.close()
@@ -95,6 +107,8 @@ async def read_timelines(url: str, since: dt.datetime) -> Timelines:
         by_call[r.call_id].append(r)
     for events in by_call.values():
         events.sort(key=lambda r: r.seq)
+        started_at = {e.data.get("playback_id"): e.data["started_at"] for e in events
+                      if e.type == ev.PROMPT_FINISHED and e.data.get("started_at")}
         menu_started = False
         for i, e in enumerate(events):
             if e.type == ev.PROMPT_STARTED and e.data.get("prompt") == "main.prompt":
@@ -106,10 +120,15 @@ async def read_timelines(url: str, since: dt.datetime) -> Timelines:
                 nxt = next((n for n in events[i + 1:] if n.type == ev.PROMPT_STARTED), None)
                 if nxt is None:
                     out.keys_without_prompt += 1
-                else:
-                    out.digit_to_prompt_ms.append((nxt.at - e.at).total_seconds() * 1000)
-                    if menu_started:
-                        out.in_menu_ms.append(out.digit_to_prompt_ms[-1])
+                    continue
+                out.daemon_ms.append((nxt.at - e.at).total_seconds() * 1000)
+                start = started_at.get(nxt.data.get("playback_id"))
+                if start is None or not e.data.get("heard_at"):
+                    out.prompts_never_started += 1
+                    continue
+                out.digit_to_prompt_ms.append((asterisk_time(start) - asterisk_time(e.data["heard_at"])).total_seconds() * 1000)
+                if menu_started:
+                    out.in_menu_ms.append(out.digit_to_prompt_ms[-1])
     return out
 
 
@@ -191,12 +210,16 @@ async def main(args: argparse.Namespace) -> int:
               f" SIPp ran {run.wall_seconds:.1f} s, peak {run.peak_concurrent} calls up)")
         print(f"  INVITE->200 p50 {run.percentile(50):.1f} ms   p99 {run.percentile(99):.1f} ms"
               f"   max {run.percentile(100):.1f} ms")
-        print(f"  digit->next prompt p50 {percentile(lat, 50):.1f} ms   p99 {percentile(lat, 99):.1f} ms"
-              f"   max {percentile(lat, 100):.1f} ms   ({len(lat)} keys; {t.keys_without_prompt} with no prompt after,"
+        print(f"  digit->next prompt (Asterisk: key heard -> playback started) p50 {percentile(lat, 50):.1f} ms"
+              f"   p99 {percentile(lat, 99):.1f} ms   max {percentile(lat, 100):.1f} ms   ({len(lat)} keys;"
+              f" {t.keys_without_prompt} with no prompt after, {t.prompts_never_started} whose prompt never started,"
               f" {t.keyed_in_welcome} keyed before the menu played)")
         m = t.in_menu_ms
         print(f"  keys while the menu was up: p50 {percentile(m, 50):.1f} ms   p99 {percentile(m, 99):.1f} ms"
               f"   max {percentile(m, 100):.1f} ms   ({len(m)} keys)")
+        dm = t.daemon_ms
+        print(f"  of which the daemon (key event -> prompt requested): p50 {percentile(dm, 50):.1f} ms"
+              f"   p99 {percentile(dm, 99):.1f} ms   max {percentile(dm, 100):.1f} ms")
         print(f"  CPU s / 1,000 offered calls: daemon {(d1 - d0) * per_k:.2f}   asterisk {(a1 - a0) * per_k:.2f}"
               f"   (machine {100 * (m1[0] - m0[0]) / max(m1[1] - m0[1], 1e-9):.0f}% busy while SIPp ran)")
         print(f"  stored: {t.calls} calls, {t.ended} ended, {expected} took {' > '.join(EXPECTED_PATH)}")
@@ -204,7 +227,7 @@ async def main(args: argparse.Namespace) -> int:
             if path != (*EXPECTED_PATH, "hangup"):
                 print(f"    other path x{n}: {' > '.join(path)}")
         ok = (run.failed == 0 and run.completed == run.offered == calls and expected == calls
-              and t.keys_without_prompt == 0)
+              and t.keys_without_prompt == 0 and t.prompts_never_started == 0)
         status = 0 if ok else 1
     finally:
         await stack.stop_daemon()

@@ -107,6 +107,9 @@ class AriClient:
         result: dict[str, Any] = await self.request("POST", path, params={"media": media_param, "lang": lang})
         return result
 
+    async def start_silence(self, channel_id: str) -> None:
+        await self.request("POST", f"channels/{channel_id}/silence")
+
     async def stop_playback(self, playback_id: str) -> None:
         await self.request("DELETE", f"playbacks/{playback_id}")
 

@@ -23,7 +23,7 @@ def welcome_flow(prompts: dict[str, Path]) -> Flow:
         await session.answer()
         if session.resumed:
             await session.play([sound(prompts["resumed"])], name="resumed")
-        await session.play([sound(prompts["welcome"])], name="welcome")
+        await session.play([sound(prompts["welcome"])], name="welcome", last=True)
         await session.hangup("normal")
 
     return run

@@ -63,6 +63,8 @@ class CallSession:
         self._gone = asyncio.Event()
         self._digits: asyncio.Queue[str] = asyncio.Queue()
         self._playbacks: dict[str, asyncio.Future[None]] = {}
+        # When Asterisk started each playback the flow waits for (its clock, from PlaybackStarted).
+        self._started_at: dict[str, str] = {}
         # Playbacks Asterisk is still playing, whether or not a flow still waits for them.
         self.playing: set[str] = set()
 
@@ -79,9 +81,14 @@ class CallSession:
     def gone(self) -> bool:
         return self._gone.is_set()
 
-    def on_dtmf(self, digit: str) -> None:
-        self.event(ev.DTMF, digit=digit)
+    def on_dtmf(self, digit: str, heard_at: str = "") -> None:
+        # ``heard_at``: Asterisk's time of the key, on the same clock as a prompt's ``started_at``.
+        self.event(ev.DTMF, digit=digit, **({"heard_at": heard_at} if heard_at else {}))
         self._digits.put_nowait(digit)
+
+    def on_playback_started(self, playback_id: str, started_at: str) -> None:
+        if playback_id in self._playbacks and started_at:
+            self._started_at[playback_id] = started_at
 
     def on_playback_finished(self, playback_id: str) -> None:
         self.playing.discard(playback_id)
@@ -117,10 +124,11 @@ class CallSession:
             self.answered = True
             self.event(ev.ANSWERED)
 
-    async def play(self, media: list[str], *, interrupt_digits: str | None = None, name: str = "") -> str | None:
+    async def play(self, media: list[str], *, interrupt_digits: str | None = None, name: str = "", last: bool = False) -> str | None:
         """Plays ``media`` (ARI media URIs) to the end, or until a digit in ``interrupt_digits``.
 
-        Returns the interrupting digit (left out of the buffer) or None.
+        Returns the interrupting digit (left out of the buffer) or None. ``last``: nothing follows but
+        a hang-up, so no silence is queued behind the prompt (a hang-up does not wait for a wake-up).
         """
         self._check()
         if interrupt_digits:
@@ -135,6 +143,13 @@ class CallSession:
         self.event(ev.PROMPT_STARTED, prompt=name or media[0], playback_id=playback_id)
         self.playing.add(playback_id)
         await self._call(self.ari.play(self.channel_id, media, playback_id=playback_id))
+        # Asterisk 16 runs a queued command on a channel that sends no audio (a caller listening on a
+        # phone with silence suppression, a load generator) only at its 200 ms wake-up. Silence queued
+        # behind the prompt starts the moment it ends and keeps the channel's 20 ms timer running, so
+        # whatever the flow does next (the menu after the welcome, a prompt after a key) starts within
+        # a frame. The next prompt stops the silence; the caller hears nothing of it.
+        if not last:
+            await self._call(self.ari.start_silence(self.channel_id))
         gone = asyncio.ensure_future(self._gone.wait())
         digit_task: asyncio.Future[str] | None = asyncio.ensure_future(self._digits.get()) if interrupt_digits else None
         try:
@@ -147,7 +162,7 @@ class CallSession:
                 if gone in finished or self._gone.is_set():
                     raise CallerHungUp(self.channel_id)
                 if done in finished:
-                    self.event(ev.PROMPT_FINISHED, prompt=name or media[0], playback_id=playback_id)
+                    self.event(ev.PROMPT_FINISHED, prompt=name or media[0], playback_id=playback_id, **self._started(playback_id))
                     # A key and the end of the prompt in one read of the event stream: the key was taken
                     # from the buffer, so it is the answer here (left to the finally below, it is lost).
                     if digit_task is not None and digit_task in finished and interrupt_digits:
@@ -158,15 +173,21 @@ class CallSession:
                 assert digit_task is not None and interrupt_digits is not None
                 digit = digit_task.result()
                 if digit in interrupt_digits:
-                    self.event(ev.PROMPT_FINISHED, prompt=name or media[0], playback_id=playback_id, interrupted_by=digit)
+                    self.event(ev.PROMPT_FINISHED, prompt=name or media[0], playback_id=playback_id, interrupted_by=digit,
+                               **self._started(playback_id))
                     await self._stop(playback_id)
                     return digit
                 digit_task = asyncio.ensure_future(self._digits.get())
         finally:
             self._playbacks.pop(playback_id, None)
+            self._started_at.pop(playback_id, None)
             gone.cancel()
             if digit_task is not None and not digit_task.done():
                 digit_task.cancel()
+
+    def _started(self, playback_id: str) -> dict[str, str]:
+        started_at = self._started_at.get(playback_id)
+        return {"started_at": started_at} if started_at else {}
 
     async def stop_playbacks(self) -> None:
         """Cuts what is playing (a hand-off must not wait for a long prompt to end)."""

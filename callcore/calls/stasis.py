@@ -61,7 +61,15 @@ class StasisApp:
     def on_ChannelDtmfReceived(self, event: dict[str, Any]) -> None:
         session = self._session_of(event)
         if session is not None:
-            session.on_dtmf(str(event.get("digit", "")))
+            session.on_dtmf(str(event.get("digit", "")), str(event.get("timestamp", "")))
+
+    def on_PlaybackStarted(self, event: dict[str, Any]) -> None:
+        playback = event.get("playback") or {}
+        target = str(playback.get("target_uri", ""))
+        if target.startswith("channel:"):
+            session = self.sessions.get(target.removeprefix("channel:"))
+            if session is not None:
+                session.on_playback_started(str(playback.get("id", "")), str(event.get("timestamp", "")))
 
     def on_PlaybackFinished(self, event: dict[str, Any]) -> None:
         playback = event.get("playback") or {}

@@ -84,7 +84,7 @@ class IvrEngine:
                 target = self._resolve(await handler(node))
             log.error("call %s: menu %s ran %d steps without leaving; hanging up", getattr(session, "call_id", "?"),
                       self.active.name, MAX_STEPS)
-            await self._play(self.menu.system.goodbye, "goodbye")
+            await self._play(self.menu.system.goodbye, "goodbye", last=True)
             return await self._hangup("ivr_step_limit")
         except _Leave as leave:
             return leave.outcome
@@ -126,11 +126,11 @@ class IvrEngine:
             out.append(f"sound:{path}")
         return out
 
-    async def _play(self, prompt: f.Prompt, name: str, *, keys: str | None = None) -> str | None:
+    async def _play(self, prompt: f.Prompt, name: str, *, keys: str | None = None, last: bool = False) -> str | None:
         media = self._media(prompt)
         if not media:
             return None
-        return await self.session.play(media, interrupt_digits=keys, name=f"{self.node_id}.{name}")
+        return await self.session.play(media, interrupt_digits=keys, name=f"{self.node_id}.{name}", last=last)
 
     async def _say(self, texts: list[str | list[str]]) -> list[str]:
         """Media for spoken text: strings are synthesized (cached), lists are media URIs already."""
@@ -248,7 +248,7 @@ class IvrEngine:
         if node.unavailable is not None:
             return node.unavailable.target  # that node tells the caller
         await self._play(self.menu.system.unavailable, "unavailable")
-        await self._play(self.menu.system.goodbye, "goodbye")
+        await self._play(self.menu.system.goodbye, "goodbye", last=True)
         raise _Leave(await self._hangup(f"{node.kind}_unavailable"))
 
     async def _on_queue(self, node: f.QueueNode) -> str:
@@ -261,5 +261,5 @@ class IvrEngine:
         return await self._handoff(node, "callback")
 
     async def _on_hangup(self, node: f.HangupNode) -> str:
-        await self._play(node.prompt or self.menu.system.goodbye, "prompt")
+        await self._play(node.prompt or self.menu.system.goodbye, "prompt", last=True)
         raise _Leave(await self._hangup(node.reason))

@@ -15,9 +15,15 @@ class FakeAri:
     def __init__(self) -> None:
         self.playbacks: list[str] = []
         self.stopped: list[str] = []
+        # Every request in order, to check what is queued behind a prompt.
+        self.requests: list[str] = []
 
     async def play(self, channel_id: str, media: list[str], *, playback_id: str) -> None:
         self.playbacks.append(playback_id)
+        self.requests.append(f"play {playback_id}")
+
+    async def start_silence(self, channel_id: str) -> None:
+        self.requests.append(f"silence {channel_id}")
 
     async def stop_playback(self, playback_id: str) -> None:
         self.stopped.append(playback_id)
@@ -40,7 +46,7 @@ def session() -> tuple[CallSession, FakeAri, Timeline]:
 
 async def playing(s: CallSession, ari: FakeAri, **kw: Any) -> asyncio.Task[str | None]:
     task = asyncio.create_task(s.play(["sound:x"], name="menu.prompt", **kw))
-    while not ari.playbacks:
+    while not ari.requests or not ari.requests[-1].startswith("silence"):
         await asyncio.sleep(0)
     await asyncio.sleep(0)  # play() now waits on the playback, the digits and the hang-up
     return task
@@ -53,6 +59,28 @@ async def test_a_key_interrupts_the_prompt() -> None:
     assert await task == "1"
     assert ari.stopped == ari.playbacks
     assert timeline.events[-1][1]["interrupted_by"] == "1"
+
+
+async def test_silence_is_queued_behind_every_prompt() -> None:
+    # What keeps Asterisk 16 from waiting 200 ms before the flow's next command (see CallSession.play).
+    s, ari, _ = session()
+    for _ in range(2):
+        task = await playing(s, ari)
+        s.on_playback_finished(ari.playbacks[-1])
+        await task
+    assert ari.requests == [f"play {ari.playbacks[0]}", "silence chan-1", f"play {ari.playbacks[1]}", "silence chan-1"]
+
+
+async def test_the_prompt_records_when_asterisk_started_it_and_the_key_when_asterisk_heard_it() -> None:
+    s, ari, timeline = session()
+    task = await playing(s, ari, interrupt_digits=ALL_KEYS)
+    s.on_playback_started(ari.playbacks[-1], "2026-11-24T02:00:00.120+0000")
+    s.on_playback_started("someone-else", "2026-11-24T02:00:00.130+0000")
+    s.on_dtmf("5", "2026-11-24T02:00:01.000+0000")
+    assert await task == "5"
+    by_type = dict(timeline.events)
+    assert by_type[ev.PROMPT_FINISHED]["started_at"] == "2026-11-24T02:00:00.120+0000"
+    assert by_type[ev.DTMF] == {"digit": "5", "heard_at": "2026-11-24T02:00:01.000+0000"}
 
 
 async def test_a_key_arriving_with_the_end_of_the_prompt_is_the_answer() -> None:

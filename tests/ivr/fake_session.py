@@ -29,6 +29,8 @@ class FakeSession:
         self.attributes: dict[str, Any] = dict(attributes or {})
         self.events: list[tuple[str, dict[str, Any]]] = []
         self.played: list[tuple[str, list[str]]] = []
+        # Prompts played as the last thing before a hang-up (no silence queued behind them).
+        self.last_prompts: list[str] = []
         self.hung_up: str | None = None
         self.answered = False
 
@@ -49,7 +51,9 @@ class FakeSession:
     async def answer(self) -> None:
         self.answered = True
 
-    async def play(self, media: list[str], *, interrupt_digits: str | None = None, name: str = "") -> str | None:
+    async def play(self, media: list[str], *, interrupt_digits: str | None = None, name: str = "", last: bool = False) -> str | None:
+        if last:
+            self.last_prompts.append(name)
         if self.script and self.script[0] == HANGUP:
             self.script.pop(0)
             raise CallerHungUp(self.channel_id)

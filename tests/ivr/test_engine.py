@@ -61,6 +61,8 @@ async def test_choice_sets_category_and_queue_unavailable_path(sounds: Path, tmp
     assert s.nodes == ["route", "welcome", "hours", "main", "consult", "queue_general", "not_available"]
     assert s.attributes["category"] == "consultation"
     assert (out.how, out.node, s.hung_up) == ("hangup", "not_available", "unavailable")
+    # Only the goodbye before the hang-up goes without silence queued behind it.
+    assert s.last_prompts == [s.played[-1][0]] and s.played[-1][0].endswith("prompt")
     assert s.of(ev.IVR_ENTERED) == [{"menu": "main", "version": 0, "label": "2026-11-23.1"}]
     left = s.of(ev.IVR_LEFT)[0]
     assert left["how"] == "hangup" and left["node"] == "not_available" and left["path"][0] == "route"
