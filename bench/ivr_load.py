@@ -26,6 +26,7 @@ import datetime as dt
 import math
 import os
 import shutil
+import signal
 import sys
 import tempfile
 from collections import defaultdict
@@ -41,7 +42,7 @@ from sqlalchemy import select  # noqa: E402
 
 from bench import sipp as bench_sipp  # noqa: E402
 from bench.load import (  # noqa: E402
-    active_channels, cpu_seconds, machine_busy, prompt_seconds, raise_fd_limit, shorten_prompt, wait_quiet,
+    active_channels, cpu_seconds, machine_busy, prompt_seconds, raise_fd_limit, shorten_prompt, start_py_spy, wait_quiet,
 )
 from callcore.asterisk import process  # noqa: E402
 from callcore.calls import types as ev  # noqa: E402
@@ -189,6 +190,7 @@ async def main(args: argparse.Namespace) -> int:
         await wait_quiet([daemon_pid, asterisk_pid])
         since = dt.datetime.now(dt.timezone.utc)
         d0, a0, m0 = cpu_seconds(daemon_pid), cpu_seconds(asterisk_pid), machine_busy()
+        spy = await start_py_spy(daemon_pid, run_dir / "py-spy-ivr.txt") if args.py_spy else None
         # The key goes as SIP INFO (the load caller sends no RTP).
         run = await bench_sipp.run_uac(stack.sip, service=SERVICE, cps=args.cps, calls=calls, limit=args.limit,
                                        workdir=run_dir / "sipp" / "ivr", call_timeout_s=args.call_timeout,
@@ -198,6 +200,9 @@ async def main(args: argparse.Namespace) -> int:
         while await active_channels(stack) > 0 and asyncio.get_running_loop().time() < deadline:
             await asyncio.sleep(0.5)
         await wait_quiet([daemon_pid, asterisk_pid])
+        if spy is not None:
+            spy.send_signal(signal.SIGINT)
+            await spy.wait()
         d1, a1 = cpu_seconds(daemon_pid), cpu_seconds(asterisk_pid)
         t = await read_timelines(stack.settings.database_url, since)
         per_k = 1000 / run.offered if run.offered else 0.0
@@ -232,7 +237,7 @@ async def main(args: argparse.Namespace) -> int:
     finally:
         await stack.stop_daemon()
         await stack.stop_asterisk()
-    if args.keep:
+    if args.keep or args.py_spy:
         print(f"kept {run_dir} (logs in log/, SIPp files in sipp/ivr/)")
     else:
         shutil.rmtree(run_dir, ignore_errors=True)
@@ -254,6 +259,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--http-session-limit", type=int, default=200, help="Asterisk http.conf sessionlimit")
     p.add_argument("--log-level", default="INFO", help="the daemon's log level")
     p.add_argument("--run-dir", help="run folder (default a fresh temporary one)")
+    p.add_argument("--py-spy", action="store_true", help="sample the daemon with py-spy (py-spy-ivr.txt; implies --keep)")
     p.add_argument("--keep", action="store_true", help="keep the run folder (logs, SIPp CSVs)")
     return p.parse_args(argv)
 

@@ -19,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, bindparam, insert, select, update
 
 from callcore.bus import EventBus
 from callcore.calls import types as ev
@@ -29,6 +29,7 @@ from callcore.store.base import utcnow
 from callcore.store.db import OUTAGE_ERRORS, Database
 
 EVENTS_TABLE = cast(Table, CallEvent.__table__)
+CALLS_TABLE = cast(Table, Call.__table__)
 
 log = logging.getLogger(__name__)
 
@@ -48,42 +49,56 @@ _STAGE_OF = {
 _LOSS_OF_STAGE = {"arrived": "ivr", "answered": "ivr", "ivr": "ivr", "queue": "queue", "ringing": "ringing"}
 
 
-def apply_event(call: Call | None, record: CallEventRecord) -> Call | None:
-    """Fold one event into the call row; returns a new row for ``arrived``."""
+# The columns of a call row that its events change; the rest are set once, from ``arrived``.
+_FOLDED = ("status", "stage", "answered_at", "ended_at", "hangup_by", "hangup_cause", "hangup_cause_text", "loss_stage",
+           "attributes")
+# executemany with one dict per changed call: ``_id`` picks the row, the other keys are the SET clause.
+_UPDATE_FOLDED = update(CALLS_TABLE).where(CALLS_TABLE.c.id == bindparam("_id"))
+
+
+def new_row(call_id: str, at: datetime, **values: Any) -> dict[str, Any]:
+    """A whole call row (every column: the rows of one multi-row INSERT must have the same keys)."""
+    row: dict[str, Any] = dict(
+        id=call_id, channel_id="", direction="inbound", caller_number="", caller_name="", dialed="", status="active",
+        stage="arrived", arrived_at=at, answered_at=None, ended_at=None, hangup_by=None, hangup_cause=None,
+        hangup_cause_text=None, loss_stage=None, attributes={},
+    )
+    row.update(values)
+    return row
+
+
+def apply_event(call: dict[str, Any] | None, record: CallEventRecord) -> dict[str, Any] | None:
+    """Fold one event into the call's row (a dict of its columns); returns a new row for ``arrived``."""
     d = record.data
     if record.type == ev.ARRIVED:
         if call is not None:
             return None
-        return Call(
-            id=record.call_id,
+        return new_row(
+            record.call_id, record.at,
             channel_id=str(d.get("channel_id", "")),
             direction=str(d.get("direction", "inbound")),
             caller_number=str(d.get("caller_number", "")),
             caller_name=str(d.get("caller_name", "")),
             dialed=str(d.get("dialed", "")),
-            status="active",
-            stage="arrived",
-            arrived_at=record.at,
-            attributes={},
         )
     if call is None:
         return None
-    if record.type in _STAGE_OF and call.status == "active":
-        call.stage = _STAGE_OF[record.type]
-    if record.type == ev.ANSWERED and call.answered_at is None:
-        call.answered_at = record.at
+    if record.type in _STAGE_OF and call["status"] == "active":
+        call["stage"] = _STAGE_OF[record.type]
+    if record.type == ev.ANSWERED and call["answered_at"] is None:
+        call["answered_at"] = record.at
     elif record.type == ev.ATTRIBUTE_SET:
-        call.attributes = {**(call.attributes or {}), str(d.get("name")): d.get("value")}
-    elif record.type == ev.ENDED and call.status != "ended":
-        call.status = "ended"
-        call.ended_at = record.at
-        call.hangup_by = d.get("by")
-        call.hangup_cause = d.get("cause")
-        call.hangup_cause_text = d.get("cause_text")
-        if call.stage == "refused":
-            call.loss_stage = "refused"
-        elif call.hangup_by == "caller":
-            call.loss_stage = _LOSS_OF_STAGE.get(call.stage)
+        call["attributes"] = {**(call["attributes"] or {}), str(d.get("name")): d.get("value")}
+    elif record.type == ev.ENDED and call["status"] != "ended":
+        call["status"] = "ended"
+        call["ended_at"] = record.at
+        call["hangup_by"] = d.get("by")
+        call["hangup_cause"] = d.get("cause")
+        call["hangup_cause_text"] = d.get("cause_text")
+        if call["stage"] == "refused":
+            call["loss_stage"] = "refused"
+        elif call["hangup_by"] == "caller":
+            call["loss_stage"] = _LOSS_OF_STAGE.get(call["stage"])
     return None
 
 
@@ -140,6 +155,9 @@ class CallJournal:
             if self.spooled:
                 await self._replay()
             while True:
+                # Before waiting, not after a batch: a replay at start-up also empties the backlog.
+                if self._queue.empty() and not self.spooled:
+                    self._idle.set()
                 batch = await self._next_batch(timeout=self._retry_delay if self.spooled else None)
                 if self.spooled:
                     if batch:
@@ -152,13 +170,11 @@ class CallJournal:
                         await asyncio.sleep(LINGER)
                         self._drain_into(batch)
                     try:
-                        await self.write(batch)
+                        await self.write(batch, known_new=True)
                     except OUTAGE_ERRORS as exc:
                         log.warning("database unavailable (%s): spooling %d events", type(exc).__name__, len(batch))
                         await self._append_spool(batch)
                     batch = []
-                if self._queue.empty() and not self.spooled:
-                    self._idle.set()
         except asyncio.CancelledError:
             # Written or not, these are kept: a replay of events already stored changes nothing.
             pending = batch + [self._queue.get_nowait() for _ in range(self._queue.qsize())]
@@ -181,40 +197,52 @@ class CallJournal:
         while len(batch) < BATCH and not self._queue.empty():
             batch.append(self._queue.get_nowait())
 
-    async def write(self, batch: Sequence[CallEventRecord]) -> None:
-        """Insert events and fold them into their calls, idempotently (a replay may repeat ids)."""
-        async with self.db.session() as session:
-            ids = [r.id for r in batch]
-            seen = set((await session.scalars(select(CallEvent.id).where(CallEvent.id.in_(ids)))).all())
-            fresh = []
+    async def write(self, batch: Sequence[CallEventRecord], *, known_new: bool = False) -> None:
+        """Insert events and fold them into their call rows, in one transaction.
+
+        Idempotent: a replay may repeat events already stored, so their ids are looked up first.
+        ``known_new`` skips that look-up for a batch straight from ``emit`` (never written, since a
+        batch that may have been is spooled and comes back as a replay). Core statements, not the
+        ORM: its unit of work for thousands of small rows was most of the daemon's CPU per call.
+        """
+        fresh: list[CallEventRecord] = []
+        async with self.db.engine.begin() as conn:
+            seen: set[str] = set()
+            if not known_new:
+                seen = set((await conn.execute(select(EVENTS_TABLE.c.id).where(EVENTS_TABLE.c.id.in_([r.id for r in batch])))).scalars())
             for r in batch:
                 if r.id not in seen:
                     seen.add(r.id)
                     fresh.append(r)
             if not fresh:
                 return
-            call_ids = {r.call_id for r in fresh}
-            calls = {c.id: c for c in (await session.scalars(select(Call).where(Call.id.in_(call_ids)))).all()}
+            # Calls that arrive in this batch are new; the others' folded columns are read to fold into.
+            arriving = {r.call_id for r in fresh if r.type == ev.ARRIVED} if known_new else set()
+            stored_ids = {r.call_id for r in fresh} - arriving
+            stored: dict[str, dict[str, Any]] = {}
+            if stored_ids:
+                cols = [CALLS_TABLE.c.id, *(CALLS_TABLE.c[name] for name in _FOLDED)]
+                result = await conn.execute(select(*cols).where(CALLS_TABLE.c.id.in_(stored_ids)))
+                stored = {row.id: dict(row._mapping) for row in result}
+            before = {cid: dict(row) for cid, row in stored.items()}
+            created: dict[str, dict[str, Any]] = {}
             for r in fresh:
-                created = apply_event(calls.get(r.call_id), r)
-                if created is not None:
-                    calls[r.call_id] = created
-                    session.add(created)
-            for r in fresh:
-                if r.call_id not in calls:
+                row = created.get(r.call_id) or stored.get(r.call_id)
+                if row is None and r.type != ev.ARRIVED:
                     # An event whose call row never arrived (lost producer state): keep it anyway.
-                    calls[r.call_id] = Call(
-                        id=r.call_id, channel_id="", arrived_at=r.at, status="active", stage="arrived", attributes={}
-                    )
-                    session.add(calls[r.call_id])
-            # One flush for the batch's new call rows (one multi-row INSERT), before their events.
-            await session.flush()
-            # The events as one Core INSERT of many rows: the ORM's unit of work for thousands of
-            # write-once rows was the daemon's largest CPU cost per call under load.
-            await session.execute(
+                    row = created[r.call_id] = new_row(r.call_id, r.at)
+                new = apply_event(row, r)
+                if new is not None:
+                    created[r.call_id] = new
+            if created:
+                await conn.execute(insert(CALLS_TABLE), list(created.values()))
+            await conn.execute(
                 insert(EVENTS_TABLE),
                 [dict(id=r.id, call_id=r.call_id, seq=r.seq, at=r.at, type=r.type, data=r.data) for r in fresh],
             )
+            changed = [{"_id": cid, **{k: row[k] for k in _FOLDED}} for cid, row in stored.items() if row != before[cid]]
+            if changed:
+                await conn.execute(_UPDATE_FOLDED, changed)
         self.written += len(fresh)
 
     # -- spool -----------------------------------------------------------------------------

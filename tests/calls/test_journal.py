@@ -47,10 +47,10 @@ async def test_outage_spools_in_order_and_replays_once(db: Database, tmp_path: P
     real_write = journal.write
     down = True
 
-    async def flaky(batch):  # type: ignore[no-untyped-def]
+    async def flaky(batch, **kw):  # type: ignore[no-untyped-def]
         if down:
             raise OperationalError("SELECT 1", {}, Exception("connection refused"))
-        await real_write(batch)
+        await real_write(batch, **kw)
 
     monkeypatch.setattr(journal, "write", flaky)
     task = asyncio.create_task(journal.run())
@@ -74,3 +74,25 @@ async def test_outage_spools_in_order_and_replays_once(db: Database, tmp_path: P
     await real_write([first])
     again = await queries.get_call(db, cid)
     assert again is not None and len(again[1]) == 3
+
+
+async def test_later_batches_fold_into_the_stored_row_and_orphans_get_one(db: Database, tmp_path: Path) -> None:
+    journal = CallJournal(db, tmp_path / "spool.jsonl")
+    cid, orphan = journal.new_call_id(), journal.new_call_id()
+    journal.emit(cid, ev.ARRIVED, {"channel_id": "c3", "caller_number": "13700000000"})
+    journal.emit(cid, ev.ATTRIBUTE_SET, {"name": "category", "value": "consultation"})
+    await _drain(journal)
+    # A second batch: the row is read back, folded and updated; the first attribute is kept.
+    journal.emit(cid, ev.ATTRIBUTE_SET, {"name": "priority", "value": 5})
+    journal.emit(cid, ev.REFUSED, {"node": "route"})
+    journal.emit(cid, ev.ENDED, {"by": "system", "cause": 21})
+    journal.emit(orphan, ev.ANSWERED)
+    await _drain(journal)
+    found = await queries.get_call(db, cid)
+    assert found is not None
+    call, events = found
+    assert call.attributes == {"category": "consultation", "priority": 5}
+    assert (call.status, call.stage, call.loss_stage, call.hangup_cause) == ("ended", "refused", "refused", 21)
+    assert len(events) == 5 and call.caller_number == "13700000000"
+    lost = await queries.get_call(db, orphan)
+    assert lost is not None and lost[0].status == "active" and [e.type for e in lost[1]] == [ev.ANSWERED]
