@@ -18,6 +18,7 @@ import itertools
 import logging
 import uuid
 from collections.abc import Callable, Mapping
+from typing import cast
 
 from callcore.ami.errors import AmiError, AmiNotConnected, AmiTimeout
 from callcore.ami.types import AmiMessage
@@ -106,8 +107,8 @@ class AmiProtocol(asyncio.Protocol):
     # asyncio.Protocol
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
+        # A stream transport, though not always an ``asyncio.Transport`` subclass (uvloop's is not).
+        self._transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
         self._buffer += self._decoder.decode(data)
