@@ -25,6 +25,10 @@ log = logging.getLogger(__name__)
 Flow = Callable[[CallSession], Awaitable[None]]
 
 
+# Seconds between the tries to hang up a call whose flow ended, while Asterisk refuses requests.
+HANGUP_RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
+
+
 class StasisApp:
     def __init__(self, *, ari: AriClient, journal: CallJournal, flow: Flow) -> None:
         self.ari = ari
@@ -140,8 +144,9 @@ class StasisApp:
                     await self._hangup_with_retries(session)
 
     async def _hangup_with_retries(self, session: CallSession) -> None:
-        """A call whose flow ended must not stay parked: an overloaded Asterisk gets a few more tries."""
-        for delay in (0.5, 1.0, 2.0, None):
+        """A call whose flow ended must not stay parked: an overloaded Asterisk gets more tries, spaced
+        out (about a minute in all) so that the retries do not add to its load."""
+        for delay in (*HANGUP_RETRY_DELAYS, None):
             try:
                 await session.hangup("normal")
                 return
