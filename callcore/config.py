@@ -129,6 +129,11 @@ class Settings:
     def sounds_dir(self) -> Path:
         return self.run_dir / "sounds"
 
+    @property
+    def fallback_mailbox_dir(self) -> Path:
+        """Where Asterisk keeps the messages of the dialplan's fallback (``astspooldir`` is ``<run_dir>/spool``)."""
+        return self.run_dir / "spool" / "voicemail" / "callcore" / self.asterisk.hotline
+
     def check(self) -> None:
         """Values the loader cannot type-check on its own."""
         if self.flow not in FLOWS:

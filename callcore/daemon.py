@@ -19,6 +19,7 @@ from callcore.ari.errors import AriError
 from callcore.bus import EventBus
 from callcore.calls import queries
 from callcore.calls import types as ev
+from callcore.calls.fallback import FallbackImporter
 from callcore.calls.flows import welcome_flow
 from callcore.calls.journal import CallJournal
 from callcore.calls.models import Call
@@ -53,6 +54,7 @@ class Daemon:
         self.ami = AmiClient(ast, on_event=self._on_ami_event)
         self._flow = flow
         self.stasis: StasisApp | None = None
+        self.fallback = FallbackImporter(self.db, self.journal, settings.fallback_mailbox_dir, hotline=settings.asterisk.hotline)
         self.ivr = IvrService.build(settings, self.db)
         self.tasks = TaskSet("daemon")
         self.runner: web.AppRunner | None = None
@@ -111,6 +113,8 @@ class Daemon:
         stale = await self._close_stale_calls({c.id for c in channels})
         if stats["resumed"] or stats["vanished"] or stale:
             log.info("reconciled: %d resumed, %d vanished, %d closed from the store", stats["resumed"], stats["vanished"], stale)
+        # Messages callers left while the daemon was away (or after it handed them back) become calls.
+        await self.fallback.run()
 
     async def _call_id_of(self, channel_id: str) -> str | None:
         try:

@@ -45,6 +45,7 @@ _STAGE_OF = {
     ev.AGENT_RINGING: "ringing",
     ev.TALK_STARTED: "talking",
     ev.REFUSED: "refused",
+    ev.VOICEMAIL_LEFT: "voicemail",
 }
 _LOSS_OF_STAGE = {"arrived": "ivr", "answered": "ivr", "ivr": "ivr", "queue": "queue", "ringing": "ringing"}
 

@@ -29,6 +29,7 @@ REFUSED: Final = "refused"
 RECONCILED: Final = "reconciled"
 HANGUP_REQUESTED: Final = "hangup_requested"
 HANDED_OFF: Final = "handed_off"
+VOICEMAIL_LEFT: Final = "voicemail_left"
 ENDED: Final = "ended"
 
 

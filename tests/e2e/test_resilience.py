@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from collections.abc import Callable
 from pathlib import Path
 
 from tests.e2e import sipp
@@ -13,6 +14,14 @@ from tests.e2e.stack import Stack, free_port
 
 async def _types(stack: Stack, call_id: str) -> list[str]:
     return [e["type"] for e in (await stack.call_detail(call_id))["timeline"]]
+
+
+async def _types_once(stack: Stack, call_id: str, ready: Callable[[list[str]], bool], timeout: float = 15) -> list[str]:
+    """The call's timeline as soon as ``ready`` holds for it (or as it is at the timeout)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not ready(types := await _types(stack, call_id)) and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.2)
+    return types
 
 
 async def test_asterisk_restart_the_daemon_reconnects_and_the_next_call_works(daemon: Stack, sipp_dir: Path) -> None:
@@ -65,8 +74,11 @@ async def test_daemon_stopped_mid_call_hands_the_caller_to_voicemail(daemon: Sta
     assert len(new) == 1 and "13922220003" in next(iter(new)).read_text(errors="replace")
     await daemon.start_daemon()
     [row] = await daemon.wait_for_calls(1, caller="13922220003")
-    types = await _types(daemon, row["id"])
-    assert "handed_off" in types and types[-1] == "ended"
+    # The message joins the call that was handed back (not a second call for the same caller) once
+    # the restarted daemon has read the mailbox.
+    types = await _types_once(daemon, row["id"], lambda t: "voicemail_left" in t)
+    assert types[-3:] == ["handed_off", "ended", "voicemail_left"], types
+    assert len(await daemon.wait_for_calls(1, caller="13922220003")) == 1
 
 
 async def test_daemon_killed_and_not_restarted_the_caller_is_not_left_hanging(daemon: Stack, sipp_dir: Path) -> None:
@@ -103,6 +115,15 @@ async def test_daemon_not_running_the_caller_hears_the_fallback_and_leaves_a_mes
     fallback = str(stack.settings.sounds_dir.resolve())
     log = (stack.run_dir / "log" / "messages").read_text(errors="replace")
     assert "Playing '" + fallback in log
+    # Back up, the daemon brings the message into the store: the call is not lost (C-1).
+    await stack.start_daemon()
+    try:
+        [row] = await stack.wait_for_calls(1, caller="13922220005")
+        assert await _types(stack, row["id"]) == ["arrived", "answered", "voicemail_left", "ended"]
+        detail = await stack.call_detail(row["id"])
+        assert detail["stage"] == "voicemail" and detail["loss_stage"] is None, detail
+    finally:
+        await stack.stop_daemon()
 
 
 async def test_database_stopped_during_calls_every_call_reaches_the_store(stack: Stack, sipp_dir: Path) -> None:
