@@ -19,7 +19,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import String, Table, bindparam, insert, select, update
+from sqlalchemy.exc import DataError, IntegrityError
 
 from callcore.bus import EventBus
 from callcore.calls import types as ev
@@ -32,6 +33,10 @@ EVENTS_TABLE = cast(Table, CallEvent.__table__)
 CALLS_TABLE = cast(Table, Call.__table__)
 
 log = logging.getLogger(__name__)
+
+# The database answered and refused the data (a constraint, a value it cannot take): not an outage,
+# so the batch is not spooled for a replay that would be refused again.
+REFUSED_DATA = (IntegrityError, DataError)
 
 BATCH = 500
 # How long the writer lets a trickle of events gather before a transaction. Each transaction costs
@@ -55,6 +60,15 @@ _FOLDED = ("status", "stage", "answered_at", "ended_at", "hangup_by", "hangup_ca
            "attributes")
 # executemany with one dict per changed call: ``_id`` picks the row, the other keys are the SET clause.
 _UPDATE_FOLDED = update(CALLS_TABLE).where(CALLS_TABLE.c.id == bindparam("_id"))
+
+
+# Text columns of a call row and their lengths: what a caller ID or a cause text brings is cut to
+# fit (PostgreSQL refuses a longer value, and with it the whole batch).
+_LENGTHS = {c.name: c.type.length for c in CALLS_TABLE.c if isinstance(c.type, String) and c.type.length}
+
+
+def _clipped(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: v[: _LENGTHS[k]] if isinstance(v, str) and k in _LENGTHS else v for k, v in row.items()}
 
 
 def new_row(call_id: str, at: datetime, **values: Any) -> dict[str, Any]:
@@ -171,7 +185,7 @@ class CallJournal:
                         await asyncio.sleep(LINGER)
                         self._drain_into(batch)
                     try:
-                        await self.write(batch, known_new=True)
+                        await self._store(batch, known_new=True)
                     except OUTAGE_ERRORS as exc:
                         log.warning("database unavailable (%s): spooling %d events", type(exc).__name__, len(batch))
                         await self._append_spool(batch)
@@ -198,6 +212,25 @@ class CallJournal:
         while len(batch) < BATCH and not self._queue.empty():
             batch.append(self._queue.get_nowait())
 
+    async def _store(self, batch: Sequence[CallEventRecord], *, known_new: bool = False) -> None:
+        """``write``; when the database refuses the batch's data (not an outage), each event on its own.
+
+        A refused event is kept in ``<spool>.bad`` with the reason and the others are stored: spooled
+        and replayed, one bad event would otherwise hold every later call out of the store.
+        """
+        try:
+            await self.write(batch, known_new=known_new)
+            return
+        except REFUSED_DATA as exc:
+            log.error("database refused a batch of %d events (%s); storing them one by one", len(batch), exc.orig)
+        for record in batch:
+            try:
+                await self.write([record])
+            except REFUSED_DATA as exc:
+                log.error("event %s (%s) of call %s refused by the database (%s); kept in %s.bad",
+                          record.id, record.type, record.call_id, exc.orig, self.spool)
+                await asyncio.to_thread(self._keep_bad, json.dumps(record.to_json(), ensure_ascii=False))
+
     async def write(self, batch: Sequence[CallEventRecord], *, known_new: bool = False) -> None:
         """Insert events and fold them into their call rows, in one transaction.
 
@@ -217,14 +250,11 @@ class CallJournal:
                     fresh.append(r)
             if not fresh:
                 return
-            # Calls that arrive in this batch are new; the others' folded columns are read to fold into.
-            arriving = {r.call_id for r in fresh if r.type == ev.ARRIVED} if known_new else set()
-            stored_ids = {r.call_id for r in fresh} - arriving
-            stored: dict[str, dict[str, Any]] = {}
-            if stored_ids:
-                cols = [CALLS_TABLE.c.id, *(CALLS_TABLE.c[name] for name in _FOLDED)]
-                result = await conn.execute(select(*cols).where(CALLS_TABLE.c.id.in_(stored_ids)))
-                stored = {row.id: dict(row._mapping) for row in result}
+            # The stored calls' folded columns, to fold the events into (an ``arrived`` for a call
+            # already stored adds no second row).
+            cols = [CALLS_TABLE.c.id, *(CALLS_TABLE.c[name] for name in _FOLDED)]
+            result = await conn.execute(select(*cols).where(CALLS_TABLE.c.id.in_({r.call_id for r in fresh})))
+            stored: dict[str, dict[str, Any]] = {row.id: dict(row._mapping) for row in result}
             before = {cid: dict(row) for cid, row in stored.items()}
             created: dict[str, dict[str, Any]] = {}
             for r in fresh:
@@ -236,12 +266,12 @@ class CallJournal:
                 if new is not None:
                     created[r.call_id] = new
             if created:
-                await conn.execute(insert(CALLS_TABLE), list(created.values()))
+                await conn.execute(insert(CALLS_TABLE), [_clipped(row) for row in created.values()])
             await conn.execute(
                 insert(EVENTS_TABLE),
                 [dict(id=r.id, call_id=r.call_id, seq=r.seq, at=r.at, type=r.type, data=r.data) for r in fresh],
             )
-            changed = [{"_id": cid, **{k: row[k] for k in _FOLDED}} for cid, row in stored.items() if row != before[cid]]
+            changed = [{"_id": cid, **_clipped({k: row[k] for k in _FOLDED})} for cid, row in stored.items() if row != before[cid]]
             if changed:
                 await conn.execute(_UPDATE_FOLDED, changed)
         self.written += len(fresh)
@@ -272,7 +302,7 @@ class CallJournal:
                 await asyncio.to_thread(self._keep_bad, line)
         try:
             for i in range(0, len(records), BATCH):
-                await self.write(records[i : i + BATCH])
+                await self._store(records[i : i + BATCH])
         except OUTAGE_ERRORS:
             self._retry_delay = min(self._retry_delay * 2, 10.0)
             log.info("database still unavailable; %d spooled events wait (retry in %.1fs)", len(records), self._retry_delay)

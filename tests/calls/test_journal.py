@@ -96,3 +96,55 @@ async def test_later_batches_fold_into_the_stored_row_and_orphans_get_one(db: Da
     assert len(events) == 5 and call.caller_number == "13700000000"
     lost = await queries.get_call(db, orphan)
     assert lost is not None and lost[0].status == "active" and [e.type for e in lost[1]] == [ev.ANSWERED]
+
+
+async def test_an_arrived_for_a_stored_call_adds_no_second_row(db: Database, tmp_path: Path) -> None:
+    journal = CallJournal(db, tmp_path / "spool.jsonl")
+    cid = journal.new_call_id()
+    journal.emit(cid, ev.ARRIVED, {"channel_id": "c4", "caller_number": "13600000000"})
+    await _drain(journal)
+    journal.emit(cid, ev.ARRIVED, {"channel_id": "c5", "caller_number": "13600000001"})
+    journal.emit(cid, ev.ENDED, {"by": "caller"})
+    await _drain(journal)
+    found = await queries.get_call(db, cid)
+    assert found is not None and found[0].channel_id == "c4" and found[0].status == "ended"
+    assert [e.type for e in found[1]] == [ev.ARRIVED, ev.ARRIVED, ev.ENDED]
+
+
+async def test_an_overlong_caller_id_is_cut_to_fit_and_stored(db: Database, tmp_path: Path) -> None:
+    # PostgreSQL refuses a value longer than its column; a spoofed caller ID must not cost the call.
+    journal = CallJournal(db, tmp_path / "spool.jsonl")
+    cid = journal.new_call_id()
+    journal.emit(cid, ev.ARRIVED, {"channel_id": "c6", "caller_number": "1" * 300, "caller_name": "张" * 300})
+    journal.emit(cid, ev.ENDED, {"by": "caller", "cause_text": "x" * 300})
+    await _drain(journal)
+    found = await queries.get_call(db, cid)
+    assert found is not None
+    call = found[0]
+    assert (len(call.caller_number), len(call.caller_name), len(call.hangup_cause_text or "")) == (40, 128, 64)
+    assert not journal.spooled
+
+
+async def test_an_event_the_database_refuses_is_set_aside_and_the_rest_are_stored(
+    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    journal = CallJournal(db, tmp_path / "spool.jsonl")
+    real_write = journal.write
+    cid = journal.new_call_id()
+    journal.emit(cid, ev.ARRIVED, {"channel_id": "c7", "caller_number": "13500000000"})
+    bad = journal.emit(cid, ev.ATTRIBUTE_SET, {"name": "category", "value": "refused by the database"})
+    journal.emit(cid, ev.ENDED, {"by": "caller"})
+
+    async def refusing(batch, **kw):  # type: ignore[no-untyped-def]
+        if any(r.id == bad.id for r in batch):
+            raise IntegrityError("INSERT", {}, Exception("check constraint"))
+        await real_write(batch, **kw)
+
+    monkeypatch.setattr(journal, "write", refusing)
+    await _drain(journal)
+    found = await queries.get_call(db, cid)
+    assert found is not None and [e.type for e in found[1]] == [ev.ARRIVED, ev.ENDED]
+    assert not journal.spooled  # not taken for an outage: nothing waits for a replay
+    assert bad.id in (tmp_path / "spool.jsonl.bad").read_text(encoding="utf-8")
