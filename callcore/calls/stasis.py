@@ -68,20 +68,14 @@ class StasisApp:
             session.on_dtmf(str(event.get("digit", "")), str(event.get("timestamp", "")))
 
     def on_PlaybackStarted(self, event: dict[str, Any]) -> None:
-        playback = event.get("playback") or {}
-        target = str(playback.get("target_uri", ""))
-        if target.startswith("channel:"):
-            session = self.sessions.get(target.removeprefix("channel:"))
-            if session is not None:
-                session.on_playback_started(str(playback.get("id", "")), str(event.get("timestamp", "")))
+        found = self._playback_of(event)
+        if found is not None:
+            found[0].on_playback_started(found[1], str(event.get("timestamp", "")))
 
     def on_PlaybackFinished(self, event: dict[str, Any]) -> None:
-        playback = event.get("playback") or {}
-        target = str(playback.get("target_uri", ""))
-        if target.startswith("channel:"):
-            session = self.sessions.get(target.removeprefix("channel:"))
-            if session is not None:
-                session.on_playback_finished(str(playback.get("id", "")))
+        found = self._playback_of(event)
+        if found is not None:
+            found[0].on_playback_finished(found[1])
 
     def on_ChannelHangupRequest(self, event: dict[str, Any]) -> None:
         session = self._session_of(event)
@@ -104,6 +98,13 @@ class StasisApp:
     # -- sessions ----------------------------------------------------------------------
     def _session_of(self, event: dict[str, Any]) -> CallSession | None:
         return self.sessions.get(str((event.get("channel") or {}).get("id", "")))
+
+    def _playback_of(self, event: dict[str, Any]) -> tuple[CallSession, str] | None:
+        """The session a playback event is about (its target is a channel of ours) and the playback's id."""
+        playback = event.get("playback") or {}
+        target = str(playback.get("target_uri", ""))
+        session = self.sessions.get(target.removeprefix("channel:")) if target.startswith("channel:") else None
+        return (session, str(playback.get("id", ""))) if session is not None else None
 
     def _open(self, call_id: str, channel: Channel, *, args: list[str]) -> CallSession:
         session = CallSession(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 from tests.e2e import sipp
@@ -23,6 +24,11 @@ async def test_welcome_call_is_answered_and_stored_with_its_timeline(daemon: Sta
     assert types == ["arrived", "answered", "prompt_started", "prompt_finished", "hangup_requested", "ended"]
     finished = detail["timeline"][3]
     assert finished["data"]["prompt"] == "welcome"
+    # When Asterisk started the prompt (PlaybackStarted), close after the request: the channel entered
+    # Stasis with silence playing, so the play did not wait for Asterisk 16's 200 ms wake-up.
+    started = datetime.strptime(finished["data"]["started_at"], "%Y-%m-%dT%H:%M:%S.%f%z")
+    requested = datetime.fromisoformat(detail["timeline"][2]["at"].replace("Z", "+00:00"))
+    assert abs((started - requested).total_seconds()) < 0.15, (started, requested)
     # UTC with milliseconds.
     assert all(e["at"].endswith("Z") and len(e["at"].split(".")[1]) == 4 for e in detail["timeline"])
 
