@@ -26,9 +26,7 @@ import datetime as dt
 import math
 import os
 import shutil
-import signal
 import sys
-import tempfile
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,7 +40,8 @@ from sqlalchemy import select  # noqa: E402
 
 from bench import sipp as bench_sipp  # noqa: E402
 from bench.load import (  # noqa: E402
-    active_channels, cpu_seconds, machine_busy, prompt_seconds, raise_fd_limit, shorten_prompt, start_py_spy, wait_quiet,
+    active_channels, bench_run_dir, bench_stack, common_arguments, cpu_seconds, machine_busy, prompt_seconds, raise_fd_limit,
+    shorten_prompt, start_py_spy, stop_py_spy, wait_quiet,
 )
 from callcore.asterisk import process  # noqa: E402
 from callcore.calls import types as ev  # noqa: E402
@@ -154,20 +153,8 @@ async def prepare_menu(stack: Stack, cut: float | None) -> dict[str, float]:
 
 async def main(args: argparse.Namespace) -> int:
     fds = raise_fd_limit()
-    run_dir = Path(args.run_dir) if args.run_dir else Path(tempfile.mkdtemp(prefix="callcore-ivr-bench-"))
-    run_dir.mkdir(parents=True, exist_ok=True)
-    env = {
-        "CALLCORE_ASTERISK_RTP_START": str(args.rtp_start),
-        "CALLCORE_ASTERISK_RTP_END": str(args.rtp_end),
-        "CALLCORE_ASTERISK_HTTP_SESSION_LIMIT": str(args.http_session_limit),
-        "CALLCORE_ASTERISK_MAX_CALL_SECONDS": "120",
-        "CALLCORE_LOG_LEVEL": args.log_level,
-        "CALLCORE_FLOW": "ivr",
-        "CALLCORE_IVR_DIR": str(run_dir / "ivr"),
-    }
-    if args.database_url:
-        env["CALLCORE_DATABASE_URL"] = args.database_url
-    stack = Stack.create(run_dir, **env)
+    run_dir = bench_run_dir(args, prefix="callcore-ivr-bench-")
+    stack = bench_stack(args, run_dir, CALLCORE_FLOW="ivr", CALLCORE_IVR_DIR=str(run_dir / "ivr"))
     lengths = await prepare_menu(stack, args.prompt_seconds)
     # The key must reach the menu: a key during the routing AGI (the dialplan answers before it) is lost, one
     # during the welcome is kept for the menu. The menu waits its prompt plus 6 s, so 3 s after the welcome's
@@ -200,9 +187,7 @@ async def main(args: argparse.Namespace) -> int:
         while await active_channels(stack) > 0 and asyncio.get_running_loop().time() < deadline:
             await asyncio.sleep(0.5)
         await wait_quiet([daemon_pid, asterisk_pid])
-        if spy is not None:
-            spy.send_signal(signal.SIGINT)
-            await spy.wait()
+        await stop_py_spy(spy)
         d1, a1 = cpu_seconds(daemon_pid), cpu_seconds(asterisk_pid)
         t = await read_timelines(stack.settings.database_url, since)
         per_k = 1000 / run.offered if run.offered else 0.0
@@ -246,21 +231,10 @@ async def main(args: argparse.Namespace) -> int:
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--cps", type=float, default=100, help="calls per second offered (default 100)")
-    p.add_argument("--seconds", type=float, default=30, help="how long calls are offered (default 30)")
+    common_arguments(p, cps=100, call_timeout=60, spy_file="py-spy-ivr.txt")
     p.add_argument("--prompt-seconds", type=float,
                    help="cut every prompt of the menu (in the bench's own run folder) to this many seconds")
     p.add_argument("--key-after-ms", type=int, help="pause between the ACK and the key (default: welcome + 3 s)")
-    p.add_argument("--database-url", help="the daemon's database (default SQLite in the run folder)")
-    p.add_argument("--limit", type=int, default=3000, help="SIPp's cap on calls up at once (-l, default 3000)")
-    p.add_argument("--call-timeout", type=float, default=60, help="seconds one call may take before it fails")
-    p.add_argument("--rtp-start", type=int, default=10000)
-    p.add_argument("--rtp-end", type=int, default=29999)
-    p.add_argument("--http-session-limit", type=int, default=200, help="Asterisk http.conf sessionlimit")
-    p.add_argument("--log-level", default="INFO", help="the daemon's log level")
-    p.add_argument("--run-dir", help="run folder (default a fresh temporary one)")
-    p.add_argument("--py-spy", action="store_true", help="sample the daemon with py-spy (py-spy-ivr.txt; implies --keep)")
-    p.add_argument("--keep", action="store_true", help="keep the run folder (logs, SIPp CSVs)")
     return p.parse_args(argv)
 
 

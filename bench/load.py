@@ -135,9 +135,7 @@ async def run_flow(stack: Stack, flow: str, args: argparse.Namespace, daemon_pid
     while await active_channels(stack) > 0 and asyncio.get_running_loop().time() < deadline:
         await asyncio.sleep(0.5)
     await wait_quiet([daemon_pid, asterisk_pid])
-    if spy is not None:
-        spy.send_signal(signal.SIGINT)
-        await spy.wait()
+    await stop_py_spy(spy)
     result = FlowResult(
         flow, run, cpu_seconds(daemon_pid) - d0, cpu_seconds(asterisk_pid) - a0,
         machine_busy_pct=100 * (m1[0] - m0[0]) / max(m1[1] - m0[1], 1e-9),
@@ -157,6 +155,13 @@ async def start_py_spy(pid: int, out: Path) -> asyncio.subprocess.Process:
     )
 
 
+async def stop_py_spy(spy: asyncio.subprocess.Process | None) -> None:
+    """Stops a sampler started by ``start_py_spy`` (SIGINT: it writes its output then)."""
+    if spy is not None:
+        spy.send_signal(signal.SIGINT)
+        await spy.wait()
+
+
 async def stored_calls(stack: Stack) -> int | None:
     try:
         body = await stack.get("/calls", status="ended", limit=1)
@@ -171,22 +176,48 @@ def raise_fd_limit() -> int:
     return hard
 
 
-async def main(args: argparse.Namespace) -> int:
-    fds = raise_fd_limit()  # inherited by Asterisk, the daemon and SIPp
-    run_dir = Path(args.run_dir) if args.run_dir else Path(tempfile.mkdtemp(prefix="callcore-bench-"))
+def bench_run_dir(args: argparse.Namespace, *, prefix: str) -> Path:
+    """``--run-dir``, or a fresh temporary folder."""
+    run_dir = Path(args.run_dir) if args.run_dir else Path(tempfile.mkdtemp(prefix=prefix))
     run_dir.mkdir(parents=True, exist_ok=True)
+    return run_dir
+
+
+def bench_stack(args: argparse.Namespace, run_dir: Path, **env: str) -> Stack:
+    """The stack in ``run_dir``, configured from the common options; ``env`` adds or overrides settings."""
     env = {
         "CALLCORE_ASTERISK_RTP_START": str(args.rtp_start),
         "CALLCORE_ASTERISK_RTP_END": str(args.rtp_end),
         "CALLCORE_ASTERISK_HTTP_SESSION_LIMIT": str(args.http_session_limit),
         "CALLCORE_ASTERISK_MAX_CALL_SECONDS": "120",
         "CALLCORE_LOG_LEVEL": args.log_level,
-        # Flow (a) is the welcome flow (the daemon's default is the IVR since 4cac919).
-        "CALLCORE_FLOW": "welcome",
+        **({"CALLCORE_DATABASE_URL": args.database_url} if args.database_url else {}),
+        **env,
     }
-    if args.database_url:
-        env["CALLCORE_DATABASE_URL"] = args.database_url
-    stack = Stack.create(run_dir, **env)
+    return Stack.create(run_dir, **env)
+
+
+def common_arguments(p: argparse.ArgumentParser, *, cps: float, call_timeout: float, spy_file: str) -> None:
+    """The options both load benchmarks take."""
+    p.add_argument("--cps", type=float, default=cps, help=f"calls per second offered (default {cps:g})")
+    p.add_argument("--seconds", type=float, default=30, help="how long calls are offered (default 30)")
+    p.add_argument("--database-url", help="the daemon's database (default SQLite in the run folder)")
+    p.add_argument("--limit", type=int, default=3000, help="SIPp's cap on calls up at once (-l, default 3000)")
+    p.add_argument("--call-timeout", type=float, default=call_timeout, help="seconds one call may take before it fails")
+    p.add_argument("--rtp-start", type=int, default=10000)
+    p.add_argument("--rtp-end", type=int, default=29999)
+    p.add_argument("--http-session-limit", type=int, default=200, help="Asterisk http.conf sessionlimit")
+    p.add_argument("--log-level", default="INFO", help="the daemon's log level")
+    p.add_argument("--run-dir", help="run folder (default a fresh temporary one)")
+    p.add_argument("--py-spy", action="store_true", help=f"sample the daemon with py-spy ({spy_file}; implies --keep)")
+    p.add_argument("--keep", action="store_true", help="keep the run folder (logs, SIPp CSVs)")
+
+
+async def main(args: argparse.Namespace) -> int:
+    fds = raise_fd_limit()  # inherited by Asterisk, the daemon and SIPp
+    # Flow (a) is the welcome flow (the daemon's default is the IVR since 4cac919).
+    run_dir = bench_run_dir(args, prefix="callcore-bench-")
+    stack = bench_stack(args, run_dir, CALLCORE_FLOW="welcome")
     welcome = (await system_prompts(stack.settings.sounds_dir))["welcome"].with_suffix(".wav")
     if args.prompt_seconds is not None:
         shorten_prompt(welcome, args.prompt_seconds)
@@ -222,21 +253,10 @@ async def main(args: argparse.Namespace) -> int:
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--cps", type=float, default=200, help="calls per second offered (default 200)")
-    p.add_argument("--seconds", type=float, default=30, help="how long calls are offered (default 30)")
+    common_arguments(p, cps=200, call_timeout=30, spy_file="py-spy-<flow>.txt")
     p.add_argument("--flow", choices=sorted(FLOWS), help="run only this flow (default both, welcome first)")
     p.add_argument("--prompt-seconds", type=float,
                    help="cut the welcome prompt (in the bench's own run folder, for both flows) to this many seconds")
-    p.add_argument("--database-url", help="the daemon's database (default SQLite in the run folder)")
-    p.add_argument("--limit", type=int, default=3000, help="SIPp's cap on calls up at once (-l, default 3000)")
-    p.add_argument("--call-timeout", type=float, default=30, help="seconds one call may take before it fails")
-    p.add_argument("--rtp-start", type=int, default=10000)
-    p.add_argument("--rtp-end", type=int, default=29999)
-    p.add_argument("--http-session-limit", type=int, default=200, help="Asterisk http.conf sessionlimit")
-    p.add_argument("--log-level", default="INFO", help="the daemon's log level")
-    p.add_argument("--run-dir", help="run folder (default a fresh temporary one)")
-    p.add_argument("--py-spy", action="store_true", help="sample the daemon with py-spy (py-spy-<flow>.txt; implies --keep)")
-    p.add_argument("--keep", action="store_true", help="keep the run folder (logs, SIPp CSVs)")
     return p.parse_args(argv)
 
 
