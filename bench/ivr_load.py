@@ -44,13 +44,13 @@ from bench.load import (  # noqa: E402
     shorten_prompt, start_py_spy, stop_py_spy, wait_quiet,
 )
 from callcore.asterisk import process  # noqa: E402
-from callcore.calls import types as ev  # noqa: E402
+from callcore.calls import events as ev  # noqa: E402
 from callcore.calls.models import Call, CallEvent  # noqa: E402
 from callcore.ivr.validator import check, prompt_dirs  # noqa: E402
 from callcore.store.db import Database  # noqa: E402
-from tests.e2e import sipp as e2e_sipp  # noqa: E402
-from tests.e2e.stack import Stack  # noqa: E402
-from tests.e2e.test_ivr import SHIPPED, always_open  # noqa: E402
+from harness import sipp as scenarios  # noqa: E402
+from harness.stack import Stack  # noqa: E402
+from harness.menus import SHIPPED, always_open  # noqa: E402
 
 SERVICE = "96881"
 EXPECTED_PATH = ("route", "welcome", "hours", "main", "consult", "queue_general", "not_available")
@@ -181,7 +181,7 @@ async def main(args: argparse.Namespace) -> int:
         # The key goes as SIP INFO (the load caller sends no RTP).
         run = await bench_sipp.run_uac(stack.sip, service=SERVICE, cps=args.cps, calls=calls, limit=args.limit,
                                        workdir=run_dir / "sipp" / "ivr", call_timeout_s=args.call_timeout,
-                                       steps=[e2e_sipp.Pause(key_after), e2e_sipp.Keys("1", via="info")])
+                                       steps=[scenarios.Pause(key_after), scenarios.Keys("1", via="info")])
         m1 = machine_busy()
         deadline = asyncio.get_running_loop().time() + 60
         while await active_channels(stack) > 0 and asyncio.get_running_loop().time() < deadline:

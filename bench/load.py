@@ -35,7 +35,7 @@ from bench.sipp import SippRun, run_uac  # noqa: E402
 from callcore.asterisk import process  # noqa: E402
 from callcore.prompts.audio import read_wav, write_prompt  # noqa: E402
 from callcore.prompts.system import system_prompts  # noqa: E402
-from tests.e2e.stack import Stack  # noqa: E402
+from harness.stack import Stack  # noqa: E402
 
 FLOWS = {"welcome": "96881", "dialplan": "bench-dialplan"}
 _TICK = os.sysconf("SC_CLK_TCK")

@@ -1,6 +1,6 @@
 """The load generator: one SIPp UAC process placing calls at a fixed rate, and what it measured.
 
-The calls are the journeys' SIPp script (``tests.e2e.sipp.scenario``): by default the plainest
+The calls are the journeys' SIPp script (``harness.sipp.scenario``): by default the plainest
 caller, INVITE, 200 (its time from the INVITE is response-time measure ``answer``), ACK, then wait
 for the hotline's BYE and answer it. Each call has its own From number. SIPp sends no RTP; the
 SDP points Asterisk's RTP at a UDP socket that is held open and never read, so the packets are
@@ -17,7 +17,7 @@ import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.e2e import sipp as e2e_sipp
+from harness import sipp as scenarios
 
 SIPP = shutil.which("sipp") or "/usr/bin/sipp"
 
@@ -76,7 +76,7 @@ def _read_rtd(workdir: Path) -> list[float]:
 
 async def run_uac(
     target: tuple[str, int], *, service: str, cps: float, calls: int, limit: int, workdir: Path,
-    call_timeout_s: float = 30, steps: list[e2e_sipp.Step] | None = None,
+    call_timeout_s: float = 30, steps: list[scenarios.Step] | None = None,
 ) -> SippRun:
     """Places ``calls`` calls at ``cps`` and waits for SIPp to finish them all.
 
@@ -87,9 +87,9 @@ async def run_uac(
     sink.bind(("127.0.0.1", 0))
     try:
         xml = workdir / "uac.xml"
-        script = [*(steps or []), e2e_sipp.ExpectHangup(int(call_timeout_s * 1000))]
+        script = [*(steps or []), scenarios.ExpectHangup(int(call_timeout_s * 1000))]
         xml.write_text(
-            e2e_sipp.scenario(script, caller="1390000[call_number]", media_port=str(sink.getsockname()[1])),
+            scenarios.scenario(script, caller="1390000[call_number]", media_port=str(sink.getsockname()[1])),
             encoding="utf-8",
         )
         stats = workdir / "stats.csv"

@@ -33,9 +33,9 @@ import asyncpg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from callcore.api.auth import Principal  # noqa: E402
+from callcore.core.identity import Principal  # noqa: E402
 from callcore.store.db import Database  # noqa: E402
-from callcore.store.metadata import load_all  # noqa: E402
+from callcore.plugins import load_models  # noqa: E402
 from callcore.tickets import queries, stats  # noqa: E402
 from callcore.tickets.deadlines import Deadlines  # noqa: E402
 from callcore.tickets.settings import TicketSettings  # noqa: E402
@@ -106,7 +106,7 @@ async def build(admin_dsn: str, url: str, n: int) -> None:
         await conn.close()
     db = Database(url)
     async with db.engine.begin() as c:
-        await c.run_sync(load_all().create_all)
+        await c.run_sync(load_models().create_all)
     await db.close()
     pg = await asyncpg.connect(admin_dsn.rsplit("/", 1)[0] + "/" + DB_NAME)
     try:

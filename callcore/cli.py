@@ -1,7 +1,8 @@
 """The one command line: ``callcore run | setup | db upgrade | tail | asterisk render | ivr check``.
 
-Each capability contributes its sub-commands through an ``add_commands(subparsers)`` function
-listed in ``COMMAND_MODULES``; the handler is stored as ``func`` and returns an exit code.
+The daemon's own sub-commands are in ``callcore.commands``; each capability contributes its own
+through the module its plugin names in ``commands`` (an ``add_commands(subparsers)`` function).
+A handler is stored as ``func`` and returns an exit code.
 """
 
 from __future__ import annotations
@@ -11,17 +12,19 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-COMMAND_MODULES = (
-    "callcore.commands",
-    "callcore.ivr.commands",
-)
+
+
+def command_modules() -> list[str]:
+    from callcore.plugins import plugin_classes
+
+    return ["callcore.commands", *(cls.commands for cls in plugin_classes() if cls.commands)]
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="callcore", description="96881 hotline telephony core")
     parser.add_argument("-c", "--config", help="TOML configuration file (default: $CALLCORE_CONFIG)")
     sub = parser.add_subparsers(dest="command", required=True)
-    for name in COMMAND_MODULES:
+    for name in command_modules():
         importlib.import_module(name).add_commands(sub)
     return parser
 

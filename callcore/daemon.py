@@ -1,4 +1,9 @@
-"""``callcore run``: the daemon (ARI, AMI, call flows, the journal) and its HTTP API in one process."""
+"""``callcore run``: the daemon (ARI, AMI, the capabilities' plugins) and its HTTP API in one process.
+
+The daemon owns what is not a capability: the context, the protocol clients, the migrations and
+the HTTP server. Everything else comes from the plugins of ``callcore.plugins``, wired here once:
+their services, routes, Stasis flows, AMI handlers, periodic jobs and authenticators.
+"""
 
 from __future__ import annotations
 
@@ -6,58 +11,65 @@ import asyncio
 import gc
 import logging
 import signal
-from typing import Any
+from collections import defaultdict
+from collections.abc import Sequence
 
 from aiohttp import web
-from sqlalchemy import select
 
 from callcore.ami.client import AmiClient
 from callcore.api.app import create_app
-from callcore.api.services import Services
+from callcore.api.auth import AuthChain, StaticTokenAuth
 from callcore.ari.client import AriClient
-from callcore.ari.errors import AriError
-from callcore.bus import EventBus
-from callcore.calls import queries
-from callcore.calls import types as ev
-from callcore.calls.fallback import FallbackImporter
-from callcore.calls.flows import welcome_flow
 from callcore.calls.journal import CallJournal
-from callcore.calls.models import Call
-from callcore.calls.stasis import Flow, StasisApp
+from callcore.calls.reconcile import Reconciler
+from callcore.calls.stasis import StasisApp
 from callcore.config import Settings
-from callcore.ivr.service import IvrService
-from callcore.prompts.system import system_prompts
+from callcore.core.context import AppContext
+from callcore.plugin import AmiHandler, Plugin
+from callcore.plugins import plugin_classes
 from callcore.store import migrate
 from callcore.store.db import OUTAGE_ERRORS, Database
-from callcore.tasks import TaskSet
-from callcore.tickets.wiring import auth_chain, background_jobs, setup_tickets
 
 log = logging.getLogger(__name__)
 
-# AMI events ops see in the live stream (agent phones coming and going).
-_AMI_STREAMED = frozenset({"ContactStatus", "DeviceStateChange", "PeerStatus"})
 # Allocations between young-generation collections (CPython's default is 700).
 GC_YOUNG_THRESHOLD = 10_000
 
 
+def build_plugins(ctx: AppContext, classes: Sequence[type[Plugin]] | None = None) -> list[Plugin]:
+    """Instantiates and builds each plugin in order (no I/O)."""
+    plugins = [cls(ctx) for cls in (plugin_classes() if classes is None else classes)]
+    for plugin in plugins:
+        plugin.build()
+    return plugins
+
+
+def build_app(ctx: AppContext, plugins: Sequence[Plugin]) -> web.Application:
+    """The HTTP application: every plugin's routers; the admin token, then the plugins' authenticators."""
+    auth = AuthChain(StaticTokenAuth(ctx.settings.api.token), *(a for p in plugins for a in p.authenticators()))
+    return create_app(ctx, routers=[r for p in plugins for r in p.routers()], auth=auth)
+
+
 class Daemon:
-    def __init__(self, settings: Settings, *, flow: Flow | None = None) -> None:
+    def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.db = Database(settings.database_url)
-        self.bus = EventBus()
-        self.journal = CallJournal(self.db, settings.spool_file, self.bus)
+        self.ctx = AppContext(settings=settings, db=Database(settings.database_url))
         ast = settings.asterisk
-        self.ari = AriClient(
+        self.ari = self.ctx.provide(AriClient(
             ast.ari_url, ast.ari_user, ast.ari_password, ast.app,
             pool_size=max(4, min(64, ast.http_session_limit - 8)),
-        )
-        self.ami = AmiClient(ast, on_event=self._on_ami_event)
-        self._flow = flow
-        self.stasis: StasisApp | None = None
-        self.fallback = FallbackImporter(self.db, self.journal, settings.fallback_mailbox_dir, hotline=settings.asterisk.hotline)
-        self.ivr = IvrService.build(settings, self.db)
-        self.tasks = TaskSet("daemon")
+        ))
+        self.ami = self.ctx.provide(AmiClient(ast, on_event=self._on_ami_event))
+        self._ami_handlers: dict[str, list[AmiHandler]] = defaultdict(list)
+        self.plugins = build_plugins(self.ctx)
+        for plugin in self.plugins:
+            for name, handler in plugin.ami_handlers().items():
+                self._ami_handlers[name].append(handler)
         self.runner: web.AppRunner | None = None
+
+    @property
+    def journal(self) -> CallJournal:
+        return self.ctx.get(CallJournal)
 
     # -- wiring ------------------------------------------------------------------------
     async def start(self) -> None:
@@ -67,23 +79,21 @@ class Daemon:
         except OUTAGE_ERRORS as exc:
             # Calls must work without the database: events are spooled until it returns.
             log.error("database unavailable at start (%s); calls go on, events are spooled", exc)
-        prompts = await system_prompts(self.settings.sounds_dir)
-        # Menus, digit prompts and the routing FastAGI server come up before the first call.
-        await self.ivr.start(self.tasks)
-        welcome = welcome_flow(prompts)
-        flow = self._flow or (self.ivr.flow(fallback=welcome) if self.settings.flow == "ivr" else welcome)
-        self.stasis = StasisApp(ari=self.ari, journal=self.journal, flow=flow)
-        self.tasks.spawn(self.journal.run(), name="journal")
-        self.tasks.spawn(self.ari.run_events(self.stasis.on_event, on_connect=self.reconcile), name="ari-events")
+        for plugin in self.plugins:
+            await plugin.start()
+        stasis = self.ctx.get(StasisApp)
+        for plugin in self.plugins:
+            for kind, flow in plugin.stasis_handlers().items():
+                stasis.handle(kind, flow)
+        # Every flow is in place before the first call can arrive.
+        tasks = self.ctx.tasks
+        tasks.spawn(self.ari.run_events(stasis.on_event, on_connect=self.ctx.get(Reconciler)), name="ari-events")
         await self.ami.start()
-        services = Services(settings=self.settings, db=self.db, bus=self.bus, journal=self.journal)
-        services.health.update(ari=self._ari_ok, ami=self._ami_ok, database=self.db.ping)
-        app = create_app(services, auth=auth_chain(services))
-        self.ivr.install(app)
-        setup_tickets(app, services)
-        for job in background_jobs(app):
-            self.tasks.spawn(job.run(), name=type(job).__name__)
-        self.runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
+        self.ctx.health.update(ari=self._ari_ok, ami=self._ami_ok, database=self.ctx.db.ping)
+        for plugin in self.plugins:
+            for job in plugin.jobs():
+                tasks.spawn(job.run(), name=job.name)
+        self.runner = web.AppRunner(build_app(self.ctx, self.plugins), access_log=None, shutdown_timeout=2.0)
         await self.runner.setup()
         site = web.TCPSite(self.runner, self.settings.api.host, self.settings.api.port, reuse_address=True)
         await site.start()
@@ -96,66 +106,23 @@ class Daemon:
         return self.ami.connected
 
     def _on_ami_event(self, event: dict[str, str]) -> None:
-        name = event.get("Event", "")
-        if name in _AMI_STREAMED:
-            self.bus.publish({"kind": "asterisk", "type": name, "data": {k: v for k, v in event.items() if k != "Event"}})
-
-    # -- reconciliation ----------------------------------------------------------------
-    async def reconcile(self) -> None:
-        """On every ARI (re)connect: resume parked channels and close calls that ended meanwhile."""
-        assert self.stasis is not None
-        try:
-            channels = await self.ari.list_channels()
-        except AriError as exc:
-            log.warning("cannot list channels to reconcile: %s", exc)
-            return
-        stats = await self.stasis.reconcile(channels, self._call_id_of)
-        stale = await self._close_stale_calls({c.id for c in channels})
-        if stats["resumed"] or stats["vanished"] or stale:
-            log.info("reconciled: %d resumed, %d vanished, %d closed from the store", stats["resumed"], stats["vanished"], stale)
-        # Messages callers left while the daemon was away (or after it handed them back) become calls.
-        await self.fallback.run()
-
-    async def _call_id_of(self, channel_id: str) -> str | None:
-        try:
-            call = await queries.find_by_channel(self.db, channel_id)
-        except OUTAGE_ERRORS:
-            return None
-        return call.id if call is not None and call.status == "active" else None
-
-    async def _close_stale_calls(self, live: set[str]) -> int:
-        """Calls the store still shows active whose channel no longer exists ended while we were away."""
-        assert self.stasis is not None
-        await self.journal.wait_idle()
-        try:
-            async with self.db.session() as s:
-                rows = (await s.execute(select(Call.id, Call.channel_id).where(Call.status == "active"))).all()
-        except OUTAGE_ERRORS:
-            return 0
-        n = 0
-        for call_id, channel_id in rows:
-            if channel_id not in live and channel_id not in self.stasis.sessions:
-                self.journal.emit(call_id, ev.RECONCILED, {"action": "closed", "reason": "channel ended while the daemon was away"})
-                self.journal.emit(call_id, ev.ENDED, {"by": "unknown", "cause": None, "cause_text": "ended while the daemon was away"})
-                n += 1
-        return n
+        for handler in self._ami_handlers.get(event.get("Event", ""), ()):
+            handler(event)
 
     # -- shutdown ----------------------------------------------------------------------
     async def stop(self) -> None:
         if self.runner is not None:
             await self.runner.cleanup()
-        if self.stasis is not None:
-            ast = self.settings.asterisk
-            await self.stasis.shutdown(hand_off_to=("from-trunk", ast.hotline, "fallback"))
+        for plugin in reversed(self.plugins):
+            await plugin.stop()
         try:
             await asyncio.wait_for(self.journal.wait_idle(), 5)
         except TimeoutError:
             log.warning("journal not drained at shutdown; what is left stays in the spool")
-        await self.tasks.cancel_all()
-        await self.ivr.stop()
+        await self.ctx.tasks.cancel_all()
         await self.ari.close()
         await self.ami.close()
-        await self.db.close()
+        await self.ctx.db.close()
 
 
 def quiet_gc() -> None:
@@ -171,8 +138,8 @@ def quiet_gc() -> None:
     gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
 
 
-async def serve(settings: Settings, **kw: Any) -> None:
-    daemon = Daemon(settings, **kw)
+async def serve(settings: Settings) -> None:
+    daemon = Daemon(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 
-from callcore.privacy import scrub
+from callcore.core.privacy import scrub
 
 _call_id: contextvars.ContextVar[str] = contextvars.ContextVar("call_id", default="-")
 

@@ -8,9 +8,9 @@ from alembic import context
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from callcore.store.metadata import load_all
+from callcore.plugins import load_models
 
-target_metadata = load_all()
+target_metadata = load_models()
 config = context.config
 
 

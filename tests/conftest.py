@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import text
 
 from callcore.store.db import Database
-from callcore.store.metadata import load_all
+from callcore.plugins import load_models
 
 PG_ADMIN_DSN = os.environ.get("CALLCORE_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -37,7 +37,7 @@ def pg_database() -> Iterator[str]:
             await conn.close()
         db = Database(_pg_url(name))
         async with db.engine.begin() as c:
-            await c.run_sync(load_all().create_all)
+            await c.run_sync(load_models().create_all)
         await db.close()
 
     async def drop() -> None:
@@ -57,7 +57,7 @@ def pg_database() -> Iterator[str]:
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def db(request: pytest.FixtureRequest, tmp_path: object) -> AsyncIterator[Database]:
     """The store, empty, on each backend in turn."""
-    metadata = load_all()
+    metadata = load_models()
     if request.param == "sqlite":
         database = Database(f"sqlite+aiosqlite:///{tmp_path}/test.db")  # type: ignore[str-bytes-safe]
         async with database.engine.begin() as c:

@@ -1,1 +1,1 @@
-"""Users, roles, sessions and the audit log (A-1, A-2)."""
+"""Departments, users and their roles, login sessions and the audit log (A-1, A-2)."""

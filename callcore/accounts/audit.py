@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from callcore.api.auth import Principal
 from callcore.accounts.models import AuditEntry
+from callcore.core.identity import Principal
 from callcore.store.base import utcnow
 from callcore.store.db import Database
 

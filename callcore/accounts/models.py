@@ -1,4 +1,4 @@
-"""Users, their sessions and the audit log of personal-data views (A-1, A-2)."""
+"""Departments, users, their sessions and the audit log of personal-data views (A-1, A-2)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,20 @@ from sqlalchemy import JSON, Boolean, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from callcore.store.base import Base, UTCDateTime, utcnow
+
+
+class Department(Base):
+    """A department, street/town office or public utility that receives dispatched tickets (分中心)."""
+
+    __tablename__ = "departments"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(128))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Where urge / dispatch notices go (SMS number or webhook address of the department).
+    contact: Mapped[str] = mapped_column(String(128), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class User(Base):

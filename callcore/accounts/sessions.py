@@ -1,6 +1,7 @@
 """Login sessions: random bearer tokens of which only the SHA-256 is stored, with an expiry.
 
-``SessionAuth`` implements ``callcore.api.auth.Authenticator`` so it joins the app's ``AuthChain``.
+``SessionAuth`` is an authenticator (``authenticate(token) -> Principal | None``): the accounts
+plugin puts it in the API's chain of authenticators, after the admin token.
 """
 
 from __future__ import annotations
@@ -10,10 +11,11 @@ import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from callcore.accounts.models import User, UserSession
 from callcore.accounts.passwords import verify_async
-from callcore.api.auth import Principal
+from callcore.core.identity import Principal
 from callcore.store.base import utcnow
 from callcore.store.db import Database
 
@@ -25,6 +27,11 @@ def token_hash(token: str) -> str:
 def principal_of(user: User) -> Principal:
     return Principal(user_id=user.id, name=user.name or user.username, role=user.role,
                      department_id=user.department_id)
+
+
+async def revoke_sessions(session: AsyncSession, user_id: str) -> None:
+    """Revokes every session of the user in the caller's transaction."""
+    await session.execute(update(UserSession).where(UserSession.user_id == user_id).values(revoked=True))
 
 
 class SessionAuth:
@@ -62,7 +69,3 @@ class SessionAuth:
     async def logout(self, token: str) -> None:
         async with self.db.session() as s:
             await s.execute(update(UserSession).where(UserSession.token_hash == token_hash(token)).values(revoked=True))
-
-    async def revoke_user(self, user_id: str) -> None:
-        async with self.db.session() as s:
-            await s.execute(update(UserSession).where(UserSession.user_id == user_id).values(revoked=True))

@@ -7,12 +7,13 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from callcore.accounts import departments
 from callcore.accounts.models import User
 from callcore.accounts.passwords import hash_password
-from callcore.api.auth import ROLES
-from callcore.api.errors import Conflict, InvalidInput, NotFound
+from callcore.accounts.sessions import revoke_sessions
+from callcore.core.errors import Conflict, InvalidInput, NotFound
+from callcore.core.identity import HANDLER, ROLES
 from callcore.store.db import Database
-from callcore.tickets.models import Department
 
 
 def _bad(field: str, message: str) -> InvalidInput:
@@ -22,12 +23,10 @@ def _bad(field: str, message: str) -> InvalidInput:
 async def _check(db: Database, role: str, department_id: str | None) -> None:
     if role not in ROLES:
         raise _bad("role", f"must be one of {', '.join(ROLES)}")
-    if role == "handler" and not department_id:
+    if role == HANDLER and not department_id:
         raise _bad("department_id", "a department handler needs a department")
-    if department_id:
-        async with db.session() as s:
-            if await s.get(Department, department_id) is None:
-                raise _bad("department_id", f"unknown department {department_id!r}")
+    if department_id and not await departments.exists(db, department_id):
+        raise _bad("department_id", f"unknown department {department_id!r}")
 
 
 async def create_user(db: Database, *, username: str, password: str, role: str, name: str = "",
@@ -46,6 +45,9 @@ async def create_user(db: Database, *, username: str, password: str, role: str, 
 async def update_user(db: Database, user_id: str, *, name: str | None = None, role: str | None = None,
                       department_id: str | None = None, active: bool | None = None,
                       password: str | None = None) -> User:
+    """Changes the fields given (None leaves a field as it is; ``department_id=""`` removes the
+    department). When the user's rights change (deactivated, new password, role or department)
+    the user's sessions are revoked in the same transaction: logged out everywhere."""
     async with db.session() as s:
         user = None if "\x00" in user_id else await s.get(User, user_id)
         if user is None:
@@ -60,6 +62,8 @@ async def update_user(db: Database, user_id: str, *, name: str | None = None, ro
             user.active = active
         if password:
             user.password_hash = hash_password(password)
+        if active is False or password or role or department_id is not None:
+            await revoke_sessions(s, user.id)
         return user
 
 

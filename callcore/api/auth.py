@@ -3,18 +3,9 @@
 from __future__ import annotations
 
 import hmac
-from dataclasses import dataclass
 from typing import Protocol
 
-ROLES = ("agent", "dispatcher", "supervisor", "handler", "leader", "admin")
-
-
-@dataclass(frozen=True, kw_only=True)
-class Principal:
-    user_id: str
-    name: str
-    role: str
-    department_id: str | None = None
+from callcore.core.identity import ADMIN, Principal
 
 
 class Authenticator(Protocol):
@@ -43,5 +34,5 @@ class StaticTokenAuth:
 
     async def authenticate(self, token: str) -> Principal | None:
         if self._token and hmac.compare_digest(token.encode(), self._token):
-            return Principal(user_id="admin-token", name="admin token", role="admin")
+            return Principal(user_id="admin-token", name="admin token", role=ADMIN)
         return None

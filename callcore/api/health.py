@@ -9,7 +9,6 @@ from aiohttp import web
 from pydantic import BaseModel
 
 from callcore.api.router import ApiRequest, Router
-from callcore.api.services import SERVICES
 
 router = Router("/api/v1")
 
@@ -24,15 +23,15 @@ class Health(BaseModel):
 @router.get("/health", summary="Health of the daemon and its connections", tags=("ops",), auth=False, response=Health,
             responses={503: "a component is down"})
 async def health(req: ApiRequest[Any, Any]) -> web.Response:
-    services = req.app[SERVICES]
-    names = list(services.health)
-    results = await asyncio.gather(*(services.health[n]() for n in names), return_exceptions=True)
+    ctx = req.ctx
+    names = list(ctx.health)
+    results = await asyncio.gather(*(ctx.health[n]() for n in names), return_exceptions=True)
     components = {n: r is True for n, r in zip(names, results, strict=True)}
     ok = all(components.values())
     body = Health(
         status="ok" if ok else "degraded",
         components=components,
-        spooled_events=services.journal.spooled,
-        queued_events=services.journal.backlog,
+        spooled_events=ctx.journal.spooled if ctx.journal else False,
+        queued_events=ctx.journal.backlog if ctx.journal else 0,
     )
     return web.json_response(body.model_dump(), status=200 if ok else 503)

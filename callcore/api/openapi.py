@@ -50,7 +50,9 @@ def build(routes: list[Route]) -> dict[str, Any]:
         if params:
             op["parameters"] = params
         if r.body is not None:
-            op["requestBody"] = {"required": True, "content": {"application/json": {"schema": _schema(r.body, components)}}}
+            schema = {"schema": _schema(r.body, components)}
+            media = ("application/x-www-form-urlencoded", "application/json") if r.form else ("application/json",)
+            op["requestBody"] = {"required": True, "content": {m: schema for m in media}}
         ok: dict[str, Any] = {"description": "OK"}
         if r.response is not None:
             ok["content"] = {r.content_type: {"schema": _schema(r.response, components)}}

@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 from collections import deque
 
-from callcore.api.errors import ApiError
+from callcore.core.errors import DomainError
 
 
-class TooManyRequests(ApiError):
+class TooManyRequests(DomainError):
     status = 429
     error_id = "too_many_requests"
 

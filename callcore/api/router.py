@@ -10,14 +10,20 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any, Generic, TypeVar
 
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
+from pydantic_core import to_jsonable_python
 
-from callcore.api.auth import Principal
-from callcore.api.errors import ApiError, Forbidden, InvalidInput, Unauthorized
+from callcore.api.auth import AuthChain
+from callcore.core.context import AppContext
+from callcore.core.errors import DomainError, Forbidden, InvalidInput, Unauthorized
+from callcore.core.identity import Principal
 
+# The application context every handler reaches through ``req.ctx``: the one app key.
+CONTEXT = web.AppKey("callcore.context", AppContext)
 B = TypeVar("B", bound=BaseModel)
 Q = TypeVar("Q", bound=BaseModel)
 
@@ -31,8 +37,8 @@ class ApiRequest(Generic[B, Q]):
     path: dict[str, str]
 
     @property
-    def app(self) -> web.Application:
-        return self.raw.app
+    def ctx(self) -> AppContext:
+        return self.raw.app[CONTEXT]
 
     @property
     def user(self) -> Principal:
@@ -59,6 +65,11 @@ class Route:
     roles: frozenset[str] | None = None
     responses: dict[int, str] = field(default_factory=dict)
     content_type: str = "application/json"
+    # The body may also come as an HTML form (its text fields), as Open311 GeoReport clients post it.
+    form: bool = False
+
+
+FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 
 
 def format_validation_error(exc: ValidationError, where: str) -> InvalidInput:
@@ -70,12 +81,26 @@ def format_validation_error(exc: ValidationError, where: str) -> InvalidInput:
     return InvalidInput(f"{first['field']}: {first['message']}", details=fields)
 
 
-def dump(value: Any) -> Any:
-    if isinstance(value, BaseModel):
-        return value.model_dump(mode="json")
-    if isinstance(value, list):
-        return [dump(v) for v in value]
+def utc_millis(value: datetime) -> str:
+    """C-1: every time leaves the API in UTC with milliseconds, e.g. ``2026-11-23T08:00:00.123Z``."""
+    return value.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _times(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return utc_millis(value if value.tzinfo else value.replace(tzinfo=timezone.utc))
+    if isinstance(value, dict):
+        return {k: _times(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_times(v) for v in value]
     return value
+
+
+def dump(value: Any) -> Any:
+    """A handler's result as JSON-ready data; one time format for every response."""
+    if isinstance(value, BaseModel):
+        value = value.model_dump(mode="python")
+    return to_jsonable_python(_times(value))
 
 
 class Router:
@@ -114,7 +139,7 @@ class _Empty(BaseModel):
 
 
 _EMPTY = _Empty()
-AUTH_KEY = web.AppKey("callcore.auth", object)
+AUTH_KEY = web.AppKey("callcore.auth", AuthChain)
 
 
 def _wrap(route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
@@ -125,7 +150,7 @@ def _wrap(route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]
             scheme, _, token = header.partition(" ")
             if scheme.lower() != "bearer" or not token.strip():
                 raise Unauthorized("missing bearer token")
-            principal = await request.app[AUTH_KEY].authenticate(token.strip())  # type: ignore[attr-defined]
+            principal = await request.app[AUTH_KEY].authenticate(token.strip())
             if principal is None:
                 raise Unauthorized("invalid or expired token")
             if route.roles is not None and principal.role not in route.roles:
@@ -138,11 +163,14 @@ def _wrap(route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]
                 raise format_validation_error(exc, "query") from None
         body: BaseModel = _EMPTY
         if route.body is not None:
-            raw = await request.read()
-            try:
-                data = json.loads(raw or b"null")
-            except (ValueError, UnicodeDecodeError):
-                raise InvalidInput("body: not valid JSON", details=[{"field": "body", "in": "body", "message": "not valid JSON"}]) from None
+            data: Any
+            if route.form and request.content_type in FORM_TYPES:
+                data = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
+            else:
+                try:
+                    data = json.loads(await request.read() or b"null")
+                except (ValueError, UnicodeDecodeError):
+                    raise InvalidInput("body: not valid JSON", details=[{"field": "body", "in": "body", "message": "not valid JSON"}]) from None
             try:
                 body = route.body.model_validate(data)
             except ValidationError as exc:
@@ -164,7 +192,7 @@ def _wrap(route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]
 async def error_middleware(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
     try:
         return await handler(request)
-    except ApiError as exc:
+    except DomainError as exc:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
         return web.json_response(exc.to_json(), status=exc.status, headers=headers, dumps=lambda v: json.dumps(v, ensure_ascii=False))
     except web.HTTPException as exc:

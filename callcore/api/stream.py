@@ -7,17 +7,16 @@ import json
 from typing import Any
 
 from aiohttp import WSMsgType, web
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from callcore.api.router import ApiRequest, Router
-from callcore.api.services import SERVICES
-from callcore.privacy import mask_fields, mask_phone
+from callcore.api.validation import InputModel
+from callcore.core.privacy import mask_fields, mask_phone
 
 router = Router("/api/v1")
 
 
-class StreamQuery(BaseModel):
-    model_config = {"extra": "forbid"}
+class StreamQuery(InputModel):
     call_id: str | None = Field(default=None, max_length=64)
     caller: str | None = Field(default=None, max_length=40)
     type: str | None = Field(default=None, max_length=200, description="comma-separated event types")
@@ -37,7 +36,7 @@ def matches(item: dict[str, Any], q: StreamQuery) -> bool:
 async def stream(req: ApiRequest[Any, StreamQuery]) -> web.WebSocketResponse:
     ws = web.WebSocketResponse(heartbeat=20)
     await ws.prepare(req.raw)
-    bus = req.app[SERVICES].bus
+    bus = req.ctx.bus
     async with bus.subscribe() as sub:
         reader = asyncio.ensure_future(ws.receive())
         try:

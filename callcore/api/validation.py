@@ -1,4 +1,4 @@
-"""Input models of the ticket-side API share one rule: no NUL characters in text.
+"""Every input model of the API (bodies and queries) shares one rule: no NUL characters in text.
 
 PostgreSQL cannot store U+0000 in text columns (it answers "invalid byte sequence"), so a NUL
 must be a 400 naming the field, never a 500 from the database.

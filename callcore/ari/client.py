@@ -19,7 +19,7 @@ import aiohttp
 
 from callcore.ari.errors import AriConflict, AriError, AriNotFound, AriUnavailable
 from callcore.ari.models import Channel
-from callcore.tasks import TaskSet
+from callcore.core.tasks import TaskSet
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +27,9 @@ EventHandler = Callable[[dict[str, Any]], None]
 ConnectHook = Callable[[], Coroutine[Any, Any, None]]
 RETRYABLE = (aiohttp.ClientError, asyncio.TimeoutError, OSError)
 
+
+# HTTP answers that mean "not now" rather than "no": the request may succeed when retried.
+UNAVAILABLE_STATUSES = frozenset({502, 503, 504})
 
 class AriClient:
     def __init__(
@@ -91,6 +94,9 @@ class AriClient:
                         message = json.loads(text).get("message", text)
                     except ValueError:
                         message = text
+                    if resp.status in UNAVAILABLE_STATUSES:
+                        # Asterisk's HTTP server is overloaded or shutting down: worth another try.
+                        raise AriUnavailable(f"{resp.status} {message}", method=method, path=path)
                     cls = {404: AriNotFound, 409: AriConflict}.get(resp.status, AriError)
                     raise cls(resp.status, message, method=method, path=path)
                 return json.loads(text) if text else None

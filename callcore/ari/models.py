@@ -34,6 +34,11 @@ class Channel:
             app_data=str(plan.get("app_data", "")),
         )
 
+    @property
+    def stasis_args(self) -> list[str]:
+        """The arguments after the app name of a parked ``Stasis(app, arg1, ...)``, e.g. ``["inbound", "route=normal"]``."""
+        return [a.strip() for a in self.app_data.split(",")[1:]]
+
     def in_stasis_app(self, app: str) -> bool:
         """Whether the dialplan has this channel parked in ``Stasis(app, ...)``."""
         return self.app_name.lower() == "stasis" and self.app_data.split(",", 1)[0].strip() == app

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from callcore.calls import types as ev
+from callcore.calls import events as ev
 from callcore.calls.journal import CallJournal
 from callcore.calls.models import Call, CallEvent
 from callcore.store.db import OUTAGE_ERRORS, Database

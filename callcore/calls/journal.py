@@ -22,10 +22,10 @@ from typing import Any, cast
 from sqlalchemy import String, Table, bindparam, insert, select, update
 from sqlalchemy.exc import DataError, IntegrityError
 
-from callcore.bus import EventBus
-from callcore.calls import types as ev
+from callcore.core.bus import EventBus
+from callcore.calls import events as ev
 from callcore.calls.models import Call, CallEvent
-from callcore.calls.types import CallEventRecord
+from callcore.calls.events import CallEventRecord
 from callcore.store.base import utcnow
 from callcore.store.db import OUTAGE_ERRORS, Database
 

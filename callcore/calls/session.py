@@ -15,7 +15,7 @@ from typing import Any
 
 from callcore.ari.client import AriClient
 from callcore.ari.errors import AriNotFound, AriUnavailable
-from callcore.calls import types as ev
+from callcore.calls import events as ev
 from callcore.calls.journal import CallJournal
 
 log = logging.getLogger(__name__)

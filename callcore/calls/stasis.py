@@ -1,7 +1,10 @@
 """The Stasis application: turns ARI events into call sessions running a flow (T-1).
 
 One dispatch table maps event names to handlers; handlers only hand work to the session or
-spawn the flow, so the event reader never waits on I/O.
+spawn the flow, so the event reader never waits on I/O. A channel's first Stasis argument says
+what kind of channel it is (the dialplan sends citizens' calls as ``inbound``; the daemon's own
+originated channels will carry ``agent``, ``callback``, ...): each kind has its flow, given by the
+capability that handles it.
 """
 
 from __future__ import annotations
@@ -14,26 +17,33 @@ from typing import Any
 from callcore.ari.client import AriClient
 from callcore.ari.errors import AriError, AriUnavailable
 from callcore.ari.models import Channel
-from callcore.calls import types as ev
+from callcore.calls import events as ev
 from callcore.calls.journal import CallJournal
 from callcore.calls.session import CallerHungUp, CallSession
 from callcore.logs import call_context
-from callcore.tasks import TaskSet
+from callcore.core.tasks import TaskSet
 
 log = logging.getLogger(__name__)
 
 Flow = Callable[[CallSession], Awaitable[None]]
 
 
+# The kind of a channel that entered with no argument (an older dialplan).
+DEFAULT_KIND = "inbound"
+
 # Seconds between the tries to hang up a call whose flow ended, while Asterisk refuses requests.
 HANGUP_RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
 
 
 class StasisApp:
-    def __init__(self, *, ari: AriClient, journal: CallJournal, flow: Flow) -> None:
+    def __init__(self, *, ari: AriClient, journal: CallJournal, fallback: tuple[str, str, str],
+                 flows: dict[str, Flow] | None = None) -> None:
+        """``fallback`` is the dialplan's (context, extension, label) that apologises and takes a
+        message: calls of a kind no flow handles go there, and so do calls still up at shutdown."""
         self.ari = ari
         self.journal = journal
-        self.flow = flow
+        self.flows: dict[str, Flow] = dict(flows or {})
+        self.fallback = fallback
         self.sessions: dict[str, CallSession] = {}
         self.tasks = TaskSet("call")
         self._handlers: dict[str, Callable[[dict[str, Any]], None]] = {
@@ -46,21 +56,29 @@ class StasisApp:
         if handler is not None:
             handler(event)
 
+    def handle(self, kind: str, flow: Flow) -> None:
+        """Channels entering with ``kind`` as their first Stasis argument run ``flow``."""
+        if kind in self.flows:
+            raise ValueError(f"Stasis channels of kind {kind!r} already have a flow")
+        self.flows[kind] = flow
+
     def on_StasisStart(self, event: dict[str, Any]) -> None:
         channel = Channel.from_json(event.get("channel") or {})
         if channel.id in self.sessions:
             return
+        args = [str(a) for a in event.get("args") or []]
+        kind = args[0] if args else DEFAULT_KIND
         call_id = self.journal.new_call_id()
-        session = self._open(call_id, channel, args=list(event.get("args") or []))
+        session = self._open(call_id, channel, args=args)
         session.event(
             ev.ARRIVED, channel_id=channel.id, caller_number=channel.caller_number, caller_name=channel.caller_name,
-            dialed=channel.exten, direction="inbound", args=list(event.get("args") or []),
+            dialed=channel.exten, direction=kind, args=args,
         )
         if channel.state == "Up":
             # The dialplan answered before handing the call over.
             session.answered = True
             session.event(ev.ANSWERED, by="dialplan")
-        self._start(session)
+        self._start(session, kind)
 
     def on_ChannelDtmfReceived(self, event: dict[str, Any]) -> None:
         session = self._session_of(event)
@@ -115,8 +133,14 @@ class StasisApp:
         self.sessions[channel.id] = session
         return session
 
-    def _start(self, session: CallSession) -> None:
-        self.tasks.spawn(self._run(session), name=f"call-{session.call_id}")
+    def _start(self, session: CallSession, kind: str) -> None:
+        flow = self.flows.get(kind)
+        if flow is None:
+            log.error("no flow handles Stasis channels of kind %r: call %s goes to the dialplan's fallback",
+                      kind, session.call_id)
+            self.tasks.spawn(self._hand_off(session, self.fallback), name=f"call-{session.call_id}")
+            return
+        self.tasks.spawn(self._run(session, flow), name=f"call-{session.call_id}")
 
     def _close(self, session: CallSession) -> None:
         if session.ended:
@@ -127,11 +151,11 @@ class StasisApp:
             ev.ENDED, by=session.hangup_by or "caller", cause=session.hangup_cause, cause_text=session.hangup_cause_text
         )
 
-    async def _run(self, session: CallSession) -> None:
+    async def _run(self, session: CallSession, flow: Flow) -> None:
         with call_context(session.call_id):
             cancelled = False
             try:
-                await self.flow(session)
+                await flow(session)
             except CallerHungUp:
                 pass
             except AriError as exc:
@@ -183,40 +207,46 @@ class StasisApp:
             if channel.id in self.sessions or not channel.in_stasis_app(self.ari.app):
                 continue
             call_id = await known_call_id(channel.id) if known_call_id else None
-            session = self._open(call_id or self.journal.new_call_id(), channel, args=[])
+            # The Stasis arguments are still on the parked channel: the same kind and route resume.
+            args = channel.stasis_args
+            kind = args[0] if args and args[0] else DEFAULT_KIND
+            session = self._open(call_id or self.journal.new_call_id(), channel, args=args)
             if call_id is None:
                 session.event(
                     ev.ARRIVED, channel_id=channel.id, caller_number=channel.caller_number,
-                    caller_name=channel.caller_name, dialed=channel.exten, direction="inbound",
+                    caller_name=channel.caller_name, dialed=channel.exten, direction=kind, args=args,
                 )
             session.answered = channel.state == "Up"
             session.resumed = True
             session.event(ev.RECONCILED, action="resumed", channel_state=channel.state)
             log.info("resuming parked channel %s (%s)", channel.id, channel.state)
-            self._start(session)
+            self._start(session, kind)
             stats["resumed"] += 1
         return stats
 
-    async def shutdown(self, *, hand_off_to: tuple[str, str, str] | None = None) -> None:
-        """Stops every flow. With ``hand_off_to`` (context, extension, label), calls still up go back
-        to the dialplan there (the shipped one apologises and takes a message) instead of staying
-        parked with nobody driving them."""
+    async def shutdown(self, *, hand_off: bool = True) -> None:
+        """Stops every flow. With ``hand_off``, calls still up go back to the dialplan's fallback
+        instead of staying parked with nobody driving them."""
         await self.tasks.cancel_all()
-        if hand_off_to is None:
+        if not hand_off:
             return
-        context, extension, label = hand_off_to
         for session in list(self.sessions.values()):
-            if session.gone:
-                continue
-            try:
-                await session.stop_playbacks()
-                await self.ari.continue_in_dialplan(session.channel_id, context=context, extension=extension, label=label)
-            except AriError as exc:
-                log.warning("could not hand call %s back to the dialplan: %s", session.call_id, exc)
-                continue
-            session.hangup_by = "system"
-            session.hangup_cause_text = "handed to the dialplan at shutdown"
-            session.event(ev.HANDED_OFF, context=context, extension=extension, label=label)
-            session.on_hangup(cause=None, cause_text=None)
-            self._close(session)
+            if not session.gone:
+                await self._hand_off(session, self.fallback, why="handed to the dialplan at shutdown")
+
+    async def _hand_off(self, session: CallSession, where: tuple[str, str, str],
+                        why: str = "handed to the dialplan") -> None:
+        """Sends the call back to the dialplan at (context, extension, label); it leaves the app."""
+        context, extension, label = where
+        try:
+            await session.stop_playbacks()
+            await self.ari.continue_in_dialplan(session.channel_id, context=context, extension=extension, label=label)
+        except AriError as exc:
+            log.warning("could not hand call %s back to the dialplan: %s", session.call_id, exc)
+            return
+        session.hangup_by = "system"
+        session.hangup_cause_text = why
+        session.event(ev.HANDED_OFF, context=context, extension=extension, label=label)
+        session.on_hangup(cause=None, cause_text=None)
+        self._close(session)
 

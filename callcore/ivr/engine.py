@@ -17,9 +17,9 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from callcore.calls import types as ev
+from callcore.calls import events as ev
 from callcore.ivr import format as f
-from callcore.ivr.hours import is_open
+from callcore.routing.hours import is_open
 from callcore.ivr.registry import ActiveMenu
 from callcore.ivr.types import Handoffs, IvrOutcome, IvrSession, NoHandoffs, TicketLookup, TicketStatus
 from callcore.prompts.synth import PromptError, digit_media, ensure_prompt

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+from callcore.routing.hours import BusinessHours
+
 FORMAT_VERSION = 1
 
 # A target that is not a node: return to the menu the caller came from (sub-menu "back").
@@ -248,24 +250,6 @@ NODE_KINDS: dict[str, type[Node]] = {
     for cls in (PlayNode, MenuNode, CollectNode, HoursNode, SwitchNode, SetNode, QueueNode,
                 VoicemailNode, CallbackNode, LookupNode, HangupNode)
 }
-
-
-@dataclass(frozen=True, kw_only=True)
-class DayHours:
-    """Opening intervals of one day, minutes since midnight, half-open [start, end)."""
-
-    intervals: tuple[tuple[int, int], ...]
-
-
-@dataclass(frozen=True, kw_only=True)
-class BusinessHours:
-    timezone: str
-    # weekday (0 = Monday) -> intervals; a missing weekday is closed all day.
-    weekly: dict[int, DayHours]
-    # "cn": mainland China statutory holidays and adjusted working days (chinesecalendar); "none".
-    holidays: str
-    closed_dates: frozenset[str] = frozenset()
-    line: int = 0
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -16,6 +16,7 @@ from yaml.constructor import SafeConstructor
 
 from callcore.ivr import format as f
 from callcore.ivr.format import Edge, Fault, PromptItem
+from callcore.routing.hours import BusinessHours, DayHours
 
 NODE_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 FILE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
@@ -226,7 +227,7 @@ class _Parser:
                 self.fault(line, f"defaults: missing prompt {role!r}")
         return f.SystemPrompts(**out)
 
-    def parse_hours(self, y: Y) -> f.BusinessHours | None:
+    def parse_hours(self, y: Y) -> BusinessHours | None:
         m = self.mapping(y, "hours")
         if m is None:
             return None
@@ -241,7 +242,7 @@ class _Parser:
         holidays = self.text(m, "holidays", "hours", default="none")
         if holidays not in ("cn", "none"):
             self.fault(m["holidays"].line, "hours.holidays: expected 'cn' (mainland China calendar) or 'none'")
-        weekly: dict[int, f.DayHours] = {}
+        weekly: dict[int, DayHours] = {}
         open_y = m.get("open")
         for spec, ranges_y in (self.mapping(open_y, "hours.open") or {}).items():
             line = open_y.keys[spec] if open_y else y.line
@@ -250,7 +251,7 @@ class _Parser:
             for d in days:
                 if d in weekly:
                     self.fault(line, f"hours.open: {DAYS[d]} is given twice")
-                weekly[d] = f.DayHours(intervals=intervals)
+                weekly[d] = DayHours(intervals=intervals)
         if open_y is None:
             self.fault(y.line, "hours: missing 'open' (the weekly opening hours)")
         closed: set[str] = set()
@@ -259,7 +260,7 @@ class _Parser:
             if not re.match(r"^\d{4}-\d{2}-\d{2}$", value):
                 self.fault(item.line, f"hours.closed_dates: {value!r} is not a date (YYYY-MM-DD)")
             closed.add(value)
-        return f.BusinessHours(timezone=tz, weekly=weekly, holidays=holidays, closed_dates=frozenset(closed),
+        return BusinessHours(timezone=tz, weekly=weekly, holidays=holidays, closed_dates=frozenset(closed),
                                line=y.line)
 
     def days(self, spec: str, line: int) -> list[int]:

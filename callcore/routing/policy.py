@@ -19,8 +19,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Select, String, bindparam, exists, func, or_, select
 
 from callcore.calls.models import Call
-from callcore.ivr.format import BusinessHours
-from callcore.ivr.hours import is_open
+from callcore.routing.hours import BusinessHours, is_open
 from callcore.routing.models import BlockedNumber
 from callcore.store.base import UTCDateTime, utcnow
 from callcore.store.db import OUTAGE_ERRORS, Database
@@ -110,22 +109,3 @@ def _look_up_statement() -> Select[Any]:
     )
     open_ticket = exists().where(Ticket.phone == caller, Ticket.status.in_(sorted(OPEN)))
     return select(blocked, recent, open_ticket)
-
-
-async def block(db: Database, number: str, *, reason: str, by: str, until: datetime | None = None) -> None:
-    """Add or update a blocked number."""
-    async with db.session() as s:
-        row = await s.get(BlockedNumber, number)
-        if row is None:
-            s.add(BlockedNumber(number=number, reason=reason, added_by=by, until=until))
-        else:
-            row.reason, row.added_by, row.until = reason, by, until
-
-
-async def unblock(db: Database, number: str) -> bool:
-    async with db.session() as s:
-        row = await s.get(BlockedNumber, number)
-        if row is None:
-            return False
-        await s.delete(row)
-        return True

@@ -22,10 +22,6 @@ OUTAGE_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
-class DatabaseUnavailable(RuntimeError):
-    """The database did not answer; the work is kept and retried, never dropped."""
-
-
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")

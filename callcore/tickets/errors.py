@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from callcore.api.errors import Conflict, Forbidden, InvalidInput, NotFound
+from callcore.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 
 
 class IllegalTransition(Conflict):
@@ -19,10 +19,6 @@ class IllegalTransition(Conflict):
 
 class NotPermitted(Forbidden):
     error_id = "not_permitted"
-
-
-class ReadOnly(Conflict):
-    error_id = "archived_read_only"
 
 
 class TicketNotFound(NotFound):

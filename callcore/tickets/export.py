@@ -1,22 +1,41 @@
-"""Exports of a filtered ticket list as CSV and XLSX (openpyxl), personal data masked (A-2)."""
+"""Exports of a filtered ticket list as CSV and XLSX (openpyxl), personal data masked (A-2),
+restricted to the tickets the reader sees (A-1)."""
 
 from __future__ import annotations
 
 import csv
 import io
 from collections.abc import Iterable
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Literal
 
 from openpyxl import Workbook
 
-from callcore.privacy import mask_id_card, mask_phone
+from callcore.accounts import departments
+from callcore.core.identity import Principal
+from callcore.core.privacy import mask_id_card, mask_phone
+from callcore.store.base import utcnow
+from callcore.tickets import queries
+from callcore.tickets.calendar import LOCAL_TZ
 from callcore.tickets.deadlines import colour_of
 from callcore.tickets.models import Ticket
+from callcore.tickets.services import TicketService
 from callcore.tickets.workflow import STATUS_TEXT
 
 HEADERS = ("工单编号", "受理时间", "渠道", "类别", "来电人", "联系电话", "身份证号", "地址", "诉求内容", "状态",
            "主办单位", "办理时限", "颜色", "催办次数", "满意度")
 COLOUR_TEXT = {"green": "绿", "yellow": "黄", "red": "红"}
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+Format = Literal["csv", "xlsx"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExportFile:
+    body: bytes
+    content_type: str
+    charset: str | None
+    filename: str
 
 
 def row(t: Ticket, today: date, yellow_until: date, departments: dict[str, str]) -> list[str | int]:
@@ -45,3 +64,19 @@ def to_xlsx(rows: Iterable[list[str | int]]) -> bytes:
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
+
+
+async def export_tickets(service: TicketService, who: Principal, f: queries.TicketFilter, fmt: Format, *,
+                         now: datetime | None = None) -> ExportFile:
+    """The tickets of the filter ``who`` may see, at most ``export_max_rows``, as one file named by
+    the local time of the export."""
+    now = now or utcnow()
+    dl = await service.deadlines()
+    today, yellow = await service.colour_days(now)
+    names = await departments.names(service.db)
+    rows = [row(t, today, yellow, names)
+            async for t in queries.stream(service.db, who, f, dl, today, service.settings.export_max_rows)]
+    filename = f"tickets-{now.astimezone(LOCAL_TZ).strftime('%Y%m%d%H%M')}.{fmt}"
+    if fmt == "xlsx":
+        return ExportFile(body=to_xlsx(rows), content_type=XLSX, charset=None, filename=filename)
+    return ExportFile(body=to_csv(rows), content_type="text/csv", charset="utf-8", filename=filename)

@@ -2,6 +2,7 @@
 
 The ticket row is a projection of its events: ``callcore.tickets.workflow.replay`` of the
 events gives the same state as the columns (checked by the tests); events are only appended.
+Tickets are dispatched to the departments of ``callcore.accounts.models.Department``.
 """
 
 from __future__ import annotations
@@ -24,20 +25,6 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from callcore.store.base import Base, UTCDateTime, utcnow
-
-
-class Department(Base):
-    """A department, street/town office or public utility that receives dispatched tickets (分中心)."""
-
-    __tablename__ = "departments"
-
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    code: Mapped[str] = mapped_column(String(32), unique=True)
-    name: Mapped[str] = mapped_column(String(128))
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
-    # Where urge / dispatch notices go (SMS number or webhook address of the department).
-    contact: Mapped[str] = mapped_column(String(128), default="")
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class Category(Base):

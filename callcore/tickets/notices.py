@@ -7,7 +7,8 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from callcore.tickets.models import Department, Ticket
+from callcore.accounts.models import Department
+from callcore.tickets.models import Ticket
 from callcore.tickets.outbox import enqueue
 from callcore.tickets.settings import TicketSettings
 from callcore.tickets.workflow import Step, TicketState

@@ -6,7 +6,6 @@ nothing is lost while the sender (SMS gateway, webhook) is down.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import uuid
 from datetime import datetime, timedelta
@@ -15,7 +14,7 @@ from typing import Any, Protocol
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from callcore.privacy import scrub
+from callcore.core.privacy import scrub
 from callcore.store.base import utcnow
 from callcore.store.db import OUTAGE_ERRORS, Database
 from callcore.tickets.models import OutboxMessage
@@ -103,13 +102,3 @@ class OutboxRelay:
     async def pending(self) -> int:
         async with self.db.session() as s:
             return int(await s.scalar(select(func.count()).where(OutboxMessage.sent_at.is_(None))) or 0)
-
-    async def run(self, interval: float = 2.0) -> None:
-        while True:
-            try:
-                await self.run_once()
-            except OUTAGE_ERRORS as exc:
-                log.warning("outbox relay: database unavailable: %s", exc)
-            except Exception:  # one bad row must not stop the job for good; the next run retries
-                log.exception("outbox relay: run failed")
-            await asyncio.sleep(interval)

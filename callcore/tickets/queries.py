@@ -13,10 +13,10 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, UnaryExpression, exists, func, select
 
-from callcore.api.auth import Principal
 from callcore.calls.models import Call
+from callcore.core.identity import HANDLER, READ_ALL, Principal
 from callcore.store.db import Database
-from callcore.tickets.access import READ_ALL, visible_clause
+from callcore.tickets.access import visible_clause
 from callcore.tickets.deadlines import Deadlines
 from callcore.tickets.models import Ticket, TicketDepartment, TicketEvent
 
@@ -68,8 +68,8 @@ def _in_department(department_id: str, f: TicketFilter) -> ColumnElement[bool]:
 def _where(who: Principal, f: TicketFilter, dl: Deadlines, today: date) -> list[ColumnElement[bool]]:
     # With a department scope, status, category and period are answered by the inbox subquery; repeating them
     # on the tickets table would tempt PostgreSQL into scanning every ticket of the period.
-    scoped = who.role == "handler" or bool(f.department_id)
-    if who.role == "handler":
+    scoped = who.role == HANDLER or bool(f.department_id)
+    if who.role == HANDLER:
         # A-1: the same restriction as access.visible_clause, in the form that uses the inbox index.
         conds: list[ColumnElement[bool]] = [
             _in_department(who.department_id, f) if who.department_id else Ticket.id.is_(None)]
@@ -106,10 +106,10 @@ def filtered(who: Principal, f: TicketFilter, dl: Deadlines, today: date) -> Sel
 def _inbox(who: Principal, f: TicketFilter) -> Select[Any] | None:
     """A department's list by receipt time with no other ticket filter (the handler's daily view)
     is answered from its inbox index alone; None when the filter needs the tickets table."""
-    dep = who.department_id if who.role == "handler" else f.department_id
-    if not dep or (who.role == "handler" and f.department_id not in (None, dep)):
+    dep = who.department_id if who.role == HANDLER else f.department_id
+    if not dep or (who.role == HANDLER and f.department_id not in (None, dep)):
         return None
-    if who.role not in READ_ALL and who.role != "handler":
+    if who.role not in READ_ALL and who.role != HANDLER:
         return None
     if any((f.number, f.query_code, f.phone, f.colour, f.handler)) or "received_at" not in f.sort:
         return None

@@ -11,7 +11,6 @@ cannot follow.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import datetime, timezone
 
@@ -19,12 +18,12 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from callcore.core.identity import SYSTEM_PRINCIPAL
 from callcore.store.base import utcnow
-from callcore.store.db import OUTAGE_ERRORS
+from callcore.tickets import notices
 from callcore.tickets.calendar import local_date
 from callcore.tickets.models import Ticket, TicketUrge
-from callcore.tickets import notices
-from callcore.tickets.service import SYSTEM_PRINCIPAL, TicketService, project, state_of
+from callcore.tickets.services import TicketService, project, state_of
 from callcore.tickets.workflow import IN_HAND, Step, apply
 
 log = logging.getLogger(__name__)
@@ -107,13 +106,3 @@ class UrgeScheduler:
                 made += await self.urge(tid, number, now)
             if not cursor:
                 return made
-
-    async def run(self, interval: float = 300.0) -> None:
-        while True:
-            try:
-                await self.run_once()
-            except OUTAGE_ERRORS as exc:
-                log.warning("urge scheduler: database unavailable: %s", exc)
-            except Exception:  # one bad row must not stop the job for good; the next run retries
-                log.exception("urge scheduler: run failed")
-            await asyncio.sleep(interval)

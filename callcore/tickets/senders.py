@@ -7,7 +7,7 @@ import logging
 
 import aiohttp
 
-from callcore.privacy import scrub
+from callcore.core.privacy import scrub
 from callcore.tickets.models import OutboxMessage
 from callcore.tickets.outbox import SendError
 

@@ -9,11 +9,18 @@ from __future__ import annotations
 import html
 import os
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from fpdf import FPDF
 
-from callcore.tickets.workflow import MODES, SATISFACTION, STATUS_TEXT
+from callcore.accounts import departments
+from callcore.core.identity import Principal
+from callcore.core.privacy import mask_phone
+from callcore.tickets.calendar import LOCAL_TZ
+from callcore.tickets.reference import category_name
+from callcore.tickets.services import TicketService
+from callcore.tickets.workflow import ACTION_TEXT, MODES, SATISFACTION, STATUS_TEXT
 
 FONT_CANDIDATES = (
     "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
@@ -72,6 +79,34 @@ class SlipData:
 
 
 TITLE = "96881市民服务热线 工单转办单"
+CHANNEL_TEXT = {"phone": "电话", "web": "网站", "sms": "短信", "mail": "信件", "open311": "网上平台"}
+
+
+def _local(at: datetime) -> str:
+    return at.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
+
+
+async def transfer_slip(service: TicketService, who: Principal, ref: str, *, reveal: bool = False) -> SlipData:
+    """The slip of a ticket ``who`` may see; the phone masked, or whole with ``reveal`` for the roles
+    allowed to see it (the view is audited like any reveal)."""
+    view = await service.get(who, ref)
+    t = view.ticket
+    phone = mask_phone(t.phone)
+    if reveal:
+        phone = (await service.reveal(who, t.id, ["phone"]))["phone"]
+    names = await departments.names(service.db)
+    dispatch = next((e for e in reversed(view.events) if e.action == "dispatch"), None)
+    return SlipData(
+        number=t.number, received_at=_local(t.received_at), channel=CHANNEL_TEXT.get(t.channel, t.channel),
+        category=await category_name(service.db, t.category), urgency=t.urgency, caller_name=t.caller_name,
+        phone=phone, address=t.address, title=t.title, content=t.content, mode=t.mode,
+        department=names.get(t.department_id or "", ""),
+        assisting=[names.get(d.department_id, d.department_id) for d in view.departments if d.role == "assist"],
+        due_date=t.due_date.isoformat(), sign_by=t.sign_by.isoformat() if t.sign_by else "", status=t.status,
+        instructions=str((dispatch.data or {}).get("instructions", "")) if dispatch else "",
+        satisfaction=t.satisfaction,
+        history=[(_local(e.at), e.actor_name or e.actor_id,
+                  f"{ACTION_TEXT.get(e.action, e.action)}{'：' + e.note if e.note else ''}") for e in view.events])
 
 
 def render_html(d: SlipData) -> str:

@@ -9,13 +9,16 @@ closed in the period, by their lead department. Open overdue is a snapshot at ``
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, case, func, select
 
+from callcore.accounts.models import Department
+from callcore.store.base import utcnow
 from callcore.store.db import Database
-from callcore.tickets.models import Department, Ticket, TicketEvent
+from callcore.tickets.calendar import LOCAL_TZ, local_date
+from callcore.tickets.models import Ticket, TicketEvent
 from callcore.tickets.workflow import IN_HAND
 
 SATISFIED = ("satisfied", "basically_satisfied")
@@ -93,3 +96,11 @@ async def department_stats(db: Database, since: datetime, until: datetime, today
                 urged=int(r.urged or 0), redone=int(r.redone or 0), rated=rated, satisfied=sat,
                 satisfaction_rate=round(sat / rated, 4) if rated else None, open_overdue=int(r.n or 0)))
     return out
+
+
+async def for_period(db: Database, start: date, end: date, department_id: str | None = None, *,
+                     now: datetime | None = None) -> list[DepartmentStats]:
+    """S-1 for the local days ``start`` to ``end`` inclusive; open overdue as of today."""
+    since = datetime.combine(start, time(0), LOCAL_TZ)
+    until = datetime.combine(end + timedelta(days=1), time(0), LOCAL_TZ)
+    return await department_stats(db, since, until, local_date(now or utcnow()), department_id)

@@ -8,18 +8,17 @@ picks the same tickets and a ticket is never re-drawn on the next run.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from callcore.api.errors import ApiError
+from callcore.core.errors import DomainError
+from callcore.core.identity import SYSTEM_PRINCIPAL
 from callcore.store.base import utcnow
-from callcore.store.db import OUTAGE_ERRORS
 from callcore.tickets.models import Ticket
-from callcore.tickets.service import SYSTEM_PRINCIPAL, TicketService
+from callcore.tickets.services import TicketService
 
 log = logging.getLogger(__name__)
 
@@ -48,16 +47,6 @@ class VisitSampler:
             try:
                 await self.service.act(SYSTEM_PRINCIPAL, tid, "sample", note="系统抽样回访", now=now)
                 marked += 1
-            except ApiError as exc:  # another daemon sampled it, or it changed meanwhile
+            except DomainError as exc:  # another daemon sampled it, or it changed meanwhile
                 log.debug("sampling %s skipped: %s", tid, exc.message)
         return marked
-
-    async def run(self, interval: float = 600.0) -> None:
-        while True:
-            try:
-                await self.run_once()
-            except OUTAGE_ERRORS as exc:
-                log.warning("visit sampler: database unavailable: %s", exc)
-            except Exception:  # one bad row must not stop the job for good; the next run retries
-                log.exception("visit sampler: run failed")
-            await asyncio.sleep(interval)

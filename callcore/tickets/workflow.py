@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
+from callcore.core.identity import CENTER, FLOOR_MANAGERS, HANDLER, SYSTEM, TICKET_MANAGERS
 from callcore.tickets.errors import BadTicketInput, IllegalTransition, NotPermitted
 
 STATUSES = ("new", "dispatched", "processing", "returned", "replied", "closed", "rejected", "review", "merged",
@@ -21,9 +22,6 @@ AT_CENTER = frozenset({"new", "returned", "review"})
 # With a department (or the center itself for 自办), the clock of the deadline running.
 IN_HAND = frozenset({"dispatched", "processing"})
 OPEN = AT_CENTER | IN_HAND | {"replied"}
-CENTER = frozenset({"agent", "dispatcher", "supervisor", "admin"})
-MANAGERS = frozenset({"dispatcher", "supervisor", "admin"})
-SYSTEM = "system"
 
 MODES = {"self": "自办", "transfer": "转送", "assign": "交办", "cohandle": "协办", "supervise": "督办"}
 REJECT_REASONS = {
@@ -118,7 +116,7 @@ def _need_lead(s: TicketState, step: Step) -> None:
     """The lead department's handler acts; the center acts for tickets it handles itself (自办)."""
     if s.department_id is None:
         _need_role(step, CENTER)
-    elif step.role != "handler" or step.actor_department_id != s.department_id:
+    elif step.role != HANDLER or step.actor_department_id != s.department_id:
         raise NotPermitted(f"only the lead department's handler may {step.action} this ticket")
 
 
@@ -172,11 +170,11 @@ def apply(state: TicketState | None, step: Step) -> TicketState:
                        extension_until=None)
     if a == "close":
         _need_status(s, step, {"replied"})
-        _need_role(step, MANAGERS)
+        _need_role(step, TICKET_MANAGERS)
         return replace(s, status="closed", closed_on=step.today, closed_on_time=step.today <= _due(s))
     if a == "redo":
         _need_status(s, step, {"replied", "closed"})
-        _need_role(step, MANAGERS)
+        _need_role(step, TICKET_MANAGERS)
         if s.satisfaction != "unsatisfied":
             raise IllegalTransition(s.status, a, "only an unsatisfied citizen's ticket is redone")
         if s.department_id is None and s.mode != "self":
@@ -205,7 +203,7 @@ def apply(state: TicketState | None, step: Step) -> TicketState:
         return replace(s, extension_until=until)
     if a in ("approve_extension", "refuse_extension"):
         _need_status(s, step, {"processing"})
-        _need_role(step, MANAGERS)
+        _need_role(step, TICKET_MANAGERS)
         if s.extension_until is None:
             raise IllegalTransition(s.status, a, "no extension request is pending")
         if a == "refuse_extension":
@@ -213,7 +211,7 @@ def apply(state: TicketState | None, step: Step) -> TicketState:
         return replace(s, due_date=s.extension_until, extension_until=None, extension_count=s.extension_count + 1)
     if a == "urge":
         _need_status(s, step, IN_HAND)
-        _need_role(step, MANAGERS | {SYSTEM})
+        _need_role(step, TICKET_MANAGERS | {SYSTEM})
         return replace(s, urge_count=s.urge_count + 1, supervised=s.supervised or bool(d.get("escalate")))
     if a == "explain":
         _need_status(s, step, IN_HAND)
@@ -222,14 +220,14 @@ def apply(state: TicketState | None, step: Step) -> TicketState:
         return replace(s, explained_for=s.due_date)
     if a == "supervise":
         _need_status(s, step, IN_HAND | {"replied"})
-        _need_role(step, {"supervisor", "admin"})
+        _need_role(step, FLOOR_MANAGERS)
         return replace(s, supervised=True)
     if a == "note":
         _text(d, "note", a)
         return s
     if a == "sample":
         _need_status(s, step, {"closed"})
-        _need_role(step, MANAGERS | {SYSTEM})
+        _need_role(step, TICKET_MANAGERS | {SYSTEM})
         if s.visit is not None:
             raise IllegalTransition(s.status, a, f"the callback is already {s.visit}")
         return replace(s, visit="sampled")
@@ -252,7 +250,7 @@ def apply(state: TicketState | None, step: Step) -> TicketState:
         return replace(s, status="merged", merged_into=_text(d, "other_id", a))
     if a == "archive":
         _need_status(s, step, {"closed", "rejected", "merged"})
-        _need_role(step, MANAGERS)
+        _need_role(step, TICKET_MANAGERS)
         return replace(s, status="archived")
     raise BadTicketInput("action", f"unknown action {a!r}; one of {', '.join(ACTIONS[1:])}")
 

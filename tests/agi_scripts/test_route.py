@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from agi_scripts import handlers
 from callcore.agi.server import FastAgiServer
-from callcore.routing.policy import RoutingPolicy, block
+from callcore.routing.blocklist import block
+from callcore.routing.policy import RoutingPolicy
 from callcore.store.db import Database
 
 from tests.agi.fake_asterisk import FakeAsterisk

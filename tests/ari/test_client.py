@@ -89,7 +89,7 @@ async def test_events_reconnect_and_call_the_connect_hook_each_time(fake: FakeAr
 
 
 async def test_events_retry_while_asterisk_is_down_then_connect() -> None:
-    from tests.e2e.stack import free_port
+    from harness.stack import free_port
 
     port = free_port()
     ari = AriClient(f"http://127.0.0.1:{port}/ari", "callcore", "pw", "callcore", backoff_cap=0.1)

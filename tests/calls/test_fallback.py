@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from callcore.calls import queries
-from callcore.calls import types as ev
+from callcore.calls import events as ev
 from callcore.calls.fallback import FallbackImporter, read_message
 from callcore.calls.journal import CallJournal
 from callcore.store.db import Database

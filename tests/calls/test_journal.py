@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from callcore.bus import EventBus
+from callcore.core.bus import EventBus
 from callcore.calls import queries
-from callcore.calls import types as ev
+from callcore.calls import events as ev
 from callcore.calls.journal import CallJournal
 from callcore.store.db import Database
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from callcore.calls import types as ev
+from callcore.calls import events as ev
 from callcore.calls.session import CallSession
 
 ALL_KEYS = "0123456789*#"

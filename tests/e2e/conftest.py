@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.stack import Stack
+from harness.stack import Stack
 
 
 

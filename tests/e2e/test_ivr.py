@@ -14,17 +14,14 @@ from typing import Any
 import aiohttp
 import pytest
 
-from callcore.prompts.synth import DIGIT_WORDS, prompt_path
-from tests.e2e import sipp
-from tests.e2e.stack import Stack
+from harness.menus import SHIPPED, always_open
 
-SHIPPED = Path(__file__).resolve().parents[2] / "ivr" / "main.yaml"
+from callcore.prompts.synth import DIGIT_WORDS, prompt_path
+from harness import sipp
+from harness.stack import Stack
+
 VOICE = "cmn-latn-pinyin"
 
-
-def always_open(text: str) -> str:
-    text = re.sub(r"holidays: cn[^\n]*", "holidays: none", text)
-    return re.sub(r'mon-fri: \["08:30-12:00", "13:30-17:30"\]', 'mon-sun: ["00:00-24:00"]', text)
 
 
 @pytest.fixture
@@ -125,7 +122,7 @@ async def test_unknown_query_code_offers_retry_or_an_operator(ivr_daemon: Stack,
 
 
 async def test_blocked_number_is_refused_politely_by_the_routing_agi(ivr_daemon: Stack, sipp_dir: Path) -> None:
-    from callcore.routing.policy import block
+    from callcore.routing.blocklist import block
     from callcore.store.db import Database
 
     db = Database(ivr_daemon.settings.database_url)

@@ -7,9 +7,9 @@ import signal
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.e2e import sipp
+from harness import sipp
 from tests.e2e.postgres import OwnPostgres
-from tests.e2e.stack import Stack, free_port
+from harness.stack import Stack, free_port
 
 
 async def _types(stack: Stack, call_id: str) -> list[str]:

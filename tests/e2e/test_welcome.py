@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from tests.e2e import sipp
-from tests.e2e.stack import Stack
+from harness import sipp
+from harness.stack import Stack
 
 
 async def test_welcome_call_is_answered_and_stored_with_its_timeline(daemon: Stack, sipp_dir: Path) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from callcore.calls import types as ev
+from callcore.calls import events as ev
 from callcore.calls.session import CallerHungUp
 
 HANGUP = "HANGUP"

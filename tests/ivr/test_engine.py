@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from callcore.calls import types as ev
+from callcore.calls import events as ev
 from callcore.calls.session import CallerHungUp
 from callcore.ivr.engine import IvrEngine
 from callcore.ivr.registry import ActiveMenu, MenuRegistry

@@ -3,8 +3,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from callcore.ivr.format import BusinessHours, DayHours
-from callcore.routing.policy import RoutingPolicy, RoutingSettings, block, unblock
+from callcore.routing.hours import BusinessHours, DayHours
+from callcore.routing.blocklist import block, unblock
+from callcore.routing.policy import RoutingPolicy, RoutingSettings
 from callcore.store.db import Database
 
 from tests.routing.helpers import add_calls, add_ticket

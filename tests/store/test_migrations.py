@@ -11,13 +11,13 @@ from alembic.migration import MigrationContext
 from sqlalchemy.engine import Connection
 
 from callcore.store.db import Database
-from callcore.store.metadata import load_all
+from callcore.plugins import load_models
 from callcore.store.migrate import upgrade
 
 
 def _diff(conn: Connection) -> list[Any]:
     ctx = MigrationContext.configure(conn, opts={"compare_type": True})
-    return list(compare_metadata(ctx, load_all()))
+    return list(compare_metadata(ctx, load_models()))
 
 
 async def test_upgrade_head_matches_the_models(db: Database) -> None:

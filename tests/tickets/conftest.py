@@ -1,16 +1,22 @@
-"""Fixtures of the ticket tests: a service on each backend, two departments, one principal per role."""
+"""Fixtures of the ticket tests: a service on each backend, three departments, one principal per
+role; and the tickets API with a user of every role logged in."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
-from callcore.api.auth import Principal
+from callcore.accounts.models import Department
+from callcore.accounts.plugin import AccountsPlugin
+from callcore.core.identity import Principal
 from callcore.store.db import Database
-from callcore.tickets.models import Department
-from callcore.tickets.service import TicketService
+from callcore.tickets.plugin import TicketsPlugin
+from callcore.tickets.services import TicketService
 from callcore.tickets.settings import TicketSettings
+from tests.accounts.staff import staff_api
+from tests.tickets.api import TicketsApi
 
 AGENT = Principal(user_id="u-agent", name="接线员", role="agent")
 DISPATCHER = Principal(user_id="u-disp", name="派单员", role="dispatcher")
@@ -27,3 +33,9 @@ async def service(db: Database) -> AsyncIterator[TicketService]:
         for code in ("a", "b", "c"):
             s.add(Department(id=f"dep-{code}", code=code, name=f"单位{code}", active=True, contact=f"dep-{code}@sms"))
     yield TicketService(db, TicketSettings())
+
+
+@pytest.fixture
+async def api(db: Database, tmp_path: Path) -> AsyncIterator[TicketsApi]:
+    async with staff_api(db, tmp_path, [AccountsPlugin, TicketsPlugin], TicketsApi) as staff:
+        yield staff

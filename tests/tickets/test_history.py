@@ -13,10 +13,10 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from callcore.api.auth import Principal
-from callcore.api.errors import ApiError
+from callcore.core.identity import Principal
+from callcore.core.errors import DomainError
 from callcore.tickets.models import OutboxMessage, TicketDepartment, TicketEvent
-from callcore.tickets.service import NewTicket, TicketService, state_of, step_of
+from callcore.tickets.services import NewTicket, TicketService, state_of, step_of
 from callcore.tickets.workflow import ACTIONS, replay
 from tests.tickets.conftest import AGENT, DISPATCHER, HANDLER_A, HANDLER_B, LEADER, SUPERVISOR
 
@@ -58,7 +58,7 @@ async def test_random_histories_replay(service: TicketService) -> None:
             try:
                 await service.act(who, t.id, action, data, note=data.get("note", ""), now=now)
                 accepted += 1
-            except ApiError:
+            except DomainError:
                 refused += 1
                 assert await _counts(service, t.id) == before  # a refusal writes nothing
         view = await service.get(DISPATCHER, t.id)

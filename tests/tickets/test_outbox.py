@@ -16,7 +16,7 @@ from callcore.store.db import Database
 from callcore.tickets.models import OutboxMessage
 from callcore.tickets.outbox import OutboxRelay, SendError, backoff
 from callcore.tickets.senders import LogSender, WebhookSender
-from callcore.tickets.service import NewTicket, TicketService
+from callcore.tickets.services import NewTicket, TicketService
 from tests.tickets.conftest import AGENT, DISPATCHER
 
 

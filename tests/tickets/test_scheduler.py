@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from callcore.store.db import Database
 from callcore.tickets.models import OutboxMessage, Ticket, TicketEvent, TicketUrge
 from callcore.tickets.scheduler import UrgeScheduler
-from callcore.tickets.service import NewTicket, TicketService
+from callcore.tickets.services import NewTicket, TicketService
 from tests.tickets.conftest import AGENT, DISPATCHER, HANDLER_A
 
 T0 = datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc)  # due 5 working days later: 2026-03-09

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from callcore.tickets.errors import BadTicketInput, IllegalTransition, NotPermitted, TicketNotFound
 from callcore.tickets.models import OutboxMessage, TicketEvent
-from callcore.tickets.service import NewTicket, TicketService, state_of, step_of
+from callcore.tickets.services import NewTicket, TicketService, state_of, step_of
 from callcore.tickets.workflow import replay
 from tests.tickets.conftest import AGENT, DISPATCHER, HANDLER_A, HANDLER_B, LEADER, SUPERVISOR
 

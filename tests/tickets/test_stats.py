@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 
 from callcore.tickets.scheduler import UrgeScheduler
-from callcore.tickets.service import NewTicket, TicketService
+from callcore.tickets.services import NewTicket, TicketService
 from callcore.tickets.stats import department_stats
 from tests.tickets.conftest import AGENT, DISPATCHER, HANDLER_A, HANDLER_B, SUPERVISOR
 

@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 from callcore.store.db import Database
-from callcore.tickets.service import NewTicket, TicketService
+from callcore.tickets.services import NewTicket, TicketService
 from callcore.tickets.visits import VisitSampler, chosen
 from tests.tickets.conftest import AGENT, DISPATCHER
 

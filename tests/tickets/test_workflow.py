@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from callcore.api.errors import ApiError
+from callcore.core.errors import DomainError
 from callcore.tickets.errors import BadTicketInput, IllegalTransition, NotPermitted
 from callcore.tickets.workflow import ACTIONS, STATUSES, Step, TicketState, apply, check_invariants, replay
 
@@ -187,7 +187,7 @@ def test_random_sequences_stay_consistent_and_replay(steps: list[Step]) -> None:
     for s in steps:
         try:
             new = apply(state, s)
-        except ApiError:
+        except DomainError:
             continue  # refused: the state is untouched (frozen dataclass)
         check_invariants(new)
         accepted.append(s)

@@ -1,0 +1,182 @@
+"""Login, logout, who am I; users (A-1), departments and the audit log (A-2), managed by admins."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from callcore.accounts import audit, departments, users
+from callcore.accounts.sessions import SessionAuth
+from callcore.api.router import ApiRequest, Router
+from callcore.api.validation import InputModel, Instant
+from callcore.core.errors import Unauthorized
+from callcore.core.identity import ADMINS, ROLES
+
+router = Router("/api/v1")
+Role = Literal[ROLES]  # type: ignore[valid-type]
+
+
+class LoginIn(InputModel):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class LoginOut(BaseModel):
+    token: str
+    expires_at: datetime
+    user_id: str
+    role: str
+    department_id: str | None
+
+
+class MeOut(BaseModel):
+    user_id: str
+    name: str
+    role: str
+    department_id: str | None
+
+
+class UserIn(InputModel):
+    username: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")
+    password: str = Field(min_length=10, max_length=256)
+    name: str = Field(default="", max_length=64)
+    role: Role
+    department_id: str | None = Field(default=None, min_length=1, max_length=36)
+
+
+class UserPatch(InputModel):
+    name: str | None = Field(default=None, max_length=64)
+    role: Role | None = None
+    department_id: str | None = Field(default=None, max_length=36)
+    active: bool | None = None
+    password: str | None = Field(default=None, min_length=10, max_length=256)
+
+
+class UserOut(BaseModel):
+    id: str
+    username: str
+    name: str
+    role: str
+    department_id: str | None
+    active: bool
+    created_at: datetime
+
+
+class DepartmentIn(InputModel):
+    code: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
+    name: str = Field(min_length=1, max_length=128)
+    contact: str = Field(default="", max_length=128)
+
+
+class DepartmentPatch(InputModel):
+    name: str | None = Field(default=None, min_length=1, max_length=128)
+    contact: str | None = Field(default=None, max_length=128)
+    active: bool | None = None
+
+
+class DepartmentOut(BaseModel):
+    id: str
+    code: str
+    name: str
+    contact: str
+    active: bool
+
+
+class AuditQuery(InputModel):
+    since: Instant | None = None
+    user_id: str | None = Field(default=None, max_length=64)
+    object_id: str | None = Field(default=None, max_length=64)
+    limit: int = Field(default=100, ge=1, le=1000)
+    offset: int = Field(default=0, ge=0, le=1_000_000)
+
+
+class AuditOut(BaseModel):
+    id: str
+    at: datetime
+    user_id: str
+    role: str
+    action: str
+    object_type: str
+    object_id: str
+    detail: dict[str, Any]
+
+
+# -- sessions -----------------------------------------------------------------------------------
+
+@router.post("/auth/login", summary="Log in", tags=("auth",), body=LoginIn, response=LoginOut, auth=False,
+             responses={401: "bad credentials"})
+async def login(req: ApiRequest[LoginIn, Any]) -> LoginOut:
+    got = await req.ctx.get(SessionAuth).login(req.body.username, req.body.password)
+    if got is None:
+        raise Unauthorized("bad username or password")
+    token, expires, user = got
+    return LoginOut(token=token, expires_at=expires, user_id=user.id, role=user.role, department_id=user.department_id)
+
+
+@router.post("/auth/logout", summary="Log out (revoke this token)", tags=("auth",), status=204)
+async def logout(req: ApiRequest[Any, Any]) -> None:
+    _ = req.user
+    token = req.raw.headers.get("Authorization", "").partition(" ")[2].strip()
+    await req.ctx.get(SessionAuth).logout(token)
+
+
+@router.get("/auth/me", summary="Who am I", tags=("auth",), response=MeOut)
+async def me(req: ApiRequest[Any, Any]) -> MeOut:
+    u = req.user
+    return MeOut(user_id=u.user_id, name=u.name, role=u.role, department_id=u.department_id)
+
+
+# -- users ----------------------------------------------------------------------------------------
+
+@router.get("/admin/users", summary="List users", tags=("admin",), roles=ADMINS)
+async def list_users(req: ApiRequest[Any, Any]) -> list[UserOut]:
+    return [UserOut.model_validate(u, from_attributes=True) for u in await users.list_users(req.ctx.db)]
+
+
+@router.post("/admin/users", summary="Create a user", tags=("admin",), body=UserIn, response=UserOut, status=201,
+             roles=ADMINS, responses={409: "username taken"})
+async def create_user(req: ApiRequest[UserIn, Any]) -> UserOut:
+    u = await users.create_user(req.ctx.db, **req.body.model_dump())
+    return UserOut.model_validate(u, from_attributes=True)
+
+
+@router.patch("/admin/users/{user_id}", summary="Change a user", tags=("admin",), body=UserPatch, response=UserOut,
+              roles=ADMINS, responses={404: "no such user"})
+async def update_user(req: ApiRequest[UserPatch, Any]) -> UserOut:
+    u = await users.update_user(req.ctx.db, req.path["user_id"], **req.body.model_dump())
+    return UserOut.model_validate(u, from_attributes=True)
+
+
+# -- departments ----------------------------------------------------------------------------------
+
+@router.get("/departments", summary="List departments", tags=("admin",))
+async def list_departments(req: ApiRequest[Any, Any]) -> list[DepartmentOut]:
+    return [DepartmentOut.model_validate(d, from_attributes=True)
+            for d in await departments.list_departments(req.ctx.db)]
+
+
+@router.post("/departments", summary="Create a department", tags=("admin",), body=DepartmentIn,
+             response=DepartmentOut, status=201, roles=ADMINS, responses={409: "code taken"})
+async def create_department(req: ApiRequest[DepartmentIn, Any]) -> DepartmentOut:
+    d = await departments.create_department(req.ctx.db, **req.body.model_dump())
+    return DepartmentOut.model_validate(d, from_attributes=True)
+
+
+@router.patch("/departments/{department_id}", summary="Change a department", tags=("admin",), body=DepartmentPatch,
+              response=DepartmentOut, roles=ADMINS, responses={404: "no such department"})
+async def update_department(req: ApiRequest[DepartmentPatch, Any]) -> DepartmentOut:
+    d = await departments.update_department(req.ctx.db, req.path["department_id"], **req.body.model_dump())
+    return DepartmentOut.model_validate(d, from_attributes=True)
+
+
+# -- audit ----------------------------------------------------------------------------------------
+
+@router.get("/audit", summary="Audit log of whole personal values viewed (A-2)", tags=("admin",), query=AuditQuery,
+            roles=ADMINS)
+async def audit_log(req: ApiRequest[Any, AuditQuery]) -> list[AuditOut]:
+    q = req.query
+    rows = await audit.entries(req.ctx.db, since=q.since, user_id=q.user_id, object_id=q.object_id, limit=q.limit,
+                               offset=q.offset)
+    return [AuditOut.model_validate(r, from_attributes=True) for r in rows]

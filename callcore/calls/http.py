@@ -1,0 +1,96 @@
+"""Calls and their timelines (C-1)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, Field
+
+from callcore.core.errors import NotFound
+from callcore.api.router import ApiRequest, Router
+from callcore.api.validation import InputModel
+from callcore.calls import queries
+from callcore.calls.models import Call
+from callcore.core.identity import CENTER
+from callcore.core.privacy import mask_phone
+
+router = Router("/api/v1")
+
+
+class CallQuery(InputModel):
+    since: AwareDatetime | None = None
+    until: AwareDatetime | None = None
+    caller: str | None = Field(default=None, max_length=40, pattern=r"^\+?[0-9]+$")
+    status: Literal["active", "ended"] | None = None
+    limit: int = Field(default=50, ge=1, le=500)
+    offset: int = Field(default=0, ge=0, le=10_000_000)
+
+
+class CallOut(BaseModel):
+    id: str
+    channel_id: str
+    direction: str
+    caller_number: str
+    caller_name: str
+    dialed: str
+    status: str
+    stage: str
+    arrived_at: datetime
+    answered_at: datetime | None
+    ended_at: datetime | None
+    hangup_by: str | None
+    hangup_cause: int | None
+    hangup_cause_text: str | None
+    loss_stage: str | None
+    attributes: dict[str, Any]
+
+    @classmethod
+    def of(cls, call: Call, *, whole_number: bool) -> CallOut:
+        out = cls.model_validate(call, from_attributes=True)
+        if not whole_number:
+            out.caller_number = mask_phone(out.caller_number)
+        return out
+
+
+class CallEventOut(BaseModel):
+    id: str
+    seq: int
+    at: datetime
+    type: str
+    data: dict[str, Any]
+
+
+class CallPage(BaseModel):
+    items: list[CallOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class CallDetail(CallOut):
+    timeline: list[CallEventOut]
+
+
+@router.get("/calls", summary="List calls", tags=("calls",), query=CallQuery, response=CallPage)
+async def list_calls(req: ApiRequest[Any, CallQuery]) -> CallPage:
+    q = req.query
+    rows, total = await queries.list_calls(
+        req.ctx.db,
+        queries.CallFilter(since=q.since, until=q.until, caller=q.caller, status=q.status, limit=q.limit, offset=q.offset),
+    )
+    # A-2: numbers are masked in lists whatever the role.
+    return CallPage(items=[CallOut.of(c, whole_number=False) for c in rows], total=total, limit=q.limit, offset=q.offset)
+
+
+@router.get("/calls/{call_id}", summary="Get a call with its timeline", tags=("calls",), response=CallDetail,
+            responses={404: "no such call"})
+async def get_call(req: ApiRequest[Any, Any]) -> CallDetail:
+    found = await queries.get_call(req.ctx.db, req.path["call_id"])
+    if found is None:
+        raise NotFound(f"call {req.path['call_id']} not found")
+    call, events = found
+    base = CallOut.of(call, whole_number=req.user.role in CENTER)
+    return CallDetail(**base.model_dump(), timeline=[CallEventOut.model_validate(e, from_attributes=True) for e in events])
+
+

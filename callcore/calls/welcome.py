@@ -1,0 +1,27 @@
+"""The welcome flow: the simplest call flow, and the IVR's fallback when no menu is in service."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from callcore.calls.session import CallSession
+
+
+def sound(path: Path) -> str:
+    """The ARI media URI of a prompt file given without extension."""
+    return f"sound:{path}"
+
+
+@dataclass(frozen=True)
+class WelcomeFlow:
+    """Answer, play the welcome prompt, hang up cleanly. ``prompts`` are the system prompts by name."""
+
+    prompts: dict[str, Path]
+
+    async def __call__(self, session: CallSession) -> None:
+        await session.answer()
+        if session.resumed:
+            await session.play([sound(self.prompts["resumed"])], name="resumed")
+        await session.play([sound(self.prompts["welcome"])], name="welcome", last=True)
+        await session.hangup("normal")

@@ -1,0 +1,18 @@
+"""The routing capability: who is refused, who is a repeat caller, whether the hotline is open
+(the policy the IVR's FastAGI step applies), and the blocked-number list supervisors keep."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from callcore.api.router import Router
+from callcore.plugin import Plugin
+from callcore.routing import http
+
+
+class RoutingPlugin(Plugin):
+    name = "routing"
+    models = ("callcore.routing.models",)
+
+    def routers(self) -> Sequence[Router]:
+        return (http.router,)

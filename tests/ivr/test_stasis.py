@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from callcore.calls import events as ev
+from callcore.ivr.stasis import ivr_flow, route_attributes
+from callcore.ivr.registry import MenuRegistry
+from callcore.ivr.types import IvrOutcome
+from callcore.ivr.validator import PromptDirs
+
+from tests.ivr.fake_session import FakeSession
+from tests.ivr.test_engine import SHIPPED, Everything
+
+
+def test_route_attributes() -> None:
+    assert route_attributes(["inbound", "route=afterhours", "priority=5"]) == {"route": "afterhours", "priority": 5}
+    assert route_attributes(["inbound", "route=", "priority=", "priority=x", "other=1"]) == {}
+
+
+async def test_flow_answers_routes_and_hands_off(tmp_path: Path) -> None:
+    reg = MenuRegistry(ivr_dir=tmp_path / "ivr", dirs=PromptDirs(sounds_dir=tmp_path / "s"), db=None)
+    await reg.propose("main", SHIPPED, author="t", write_file=False)
+    handed: list[IvrOutcome] = []
+
+    async def on_handoff(session: Any, outcome: IvrOutcome) -> None:
+        handed.append(outcome)
+
+    flow = ivr_flow(reg, sounds_dir=tmp_path / "s", handoffs=Everything(), on_handoff=on_handoff)
+    s = FakeSession([None, None, None], attributes={"args": ["inbound", "route=afterhours", "priority=5"]})
+    await flow(s)  # type: ignore[arg-type]
+    assert s.answered
+    assert [(d["name"], d["value"]) for d in s.of(ev.ATTRIBUTE_SET)] == [("route", "afterhours"), ("priority", 5)]
+    assert [(o.how, o.target) for o in handed] == [("voicemail", "general")]
+
+
+async def test_flow_without_menu_uses_fallback(tmp_path: Path) -> None:
+    reg = MenuRegistry(ivr_dir=tmp_path / "ivr", dirs=PromptDirs(sounds_dir=tmp_path / "s"), db=None)
+    used: list[str] = []
+
+    async def fallback(session: Any) -> None:
+        used.append(session.call_id)
+
+    await ivr_flow(reg, sounds_dir=tmp_path, fallback=fallback)(FakeSession([]))  # type: ignore[arg-type]
+    assert used == ["call-1"]
