@@ -31,6 +31,12 @@ HANGUP_REQUESTED: Final = "hangup_requested"
 HANDED_OFF: Final = "handed_off"
 VOICEMAIL_LEFT: Final = "voicemail_left"
 ENDED: Final = "ended"
+# Queues (T-5..T-7): an agent picked up; caller and agent bridged; the caller left the queue;
+# a callback was asked for instead of waiting.
+AGENT_ANSWERED: Final = "agent_answered"
+BRIDGED: Final = "bridged"
+QUEUE_LEFT: Final = "queue_left"
+CALLBACK_REQUESTED: Final = "callback_requested"
 
 
 @dataclass(frozen=True, slots=True)
