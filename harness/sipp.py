@@ -3,6 +3,7 @@
 A caller is a SIPp UAC that sends INVITE to the hotline on the citizen trunk and then follows
 its steps (pause, key digits with RFC 2833 packets from sip-tester's pcaps, play audio, hang
 up, or wait for the hotline to hang up). SIPp's exit code says whether the whole script ran.
+Agent phones are in ``harness/phones.py``.
 """
 
 from __future__ import annotations
