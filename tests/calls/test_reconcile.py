@@ -4,7 +4,7 @@ channels parked in the app are resumed on their call row, calls whose channel is
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -22,6 +22,7 @@ from callcore.calls.reconcile import Reconciler
 from callcore.calls.session import CallSession
 from callcore.calls.stasis import StasisApp
 from callcore.store.db import Database
+from tests.polling import until
 from tests.ari.fake_ari import FakeAri
 
 FALLBACK = ("from-trunk", "96881", "fallback")
@@ -38,16 +39,6 @@ class Gate:
         self.sessions.append(session)
         await asyncio.Event().wait()
 
-
-async def until(condition: Callable[[], bool], what: str, timeout: float = 5.0) -> None:
-    async def poll() -> None:
-        while not condition():
-            await asyncio.sleep(0.002)
-
-    try:
-        await asyncio.wait_for(poll(), timeout)
-    except TimeoutError:
-        raise AssertionError(f"timed out waiting for {what}") from None
 
 
 @dataclass

@@ -15,6 +15,7 @@ from callcore.calls import events as ev
 from callcore.calls import stasis as stasis_module
 from callcore.calls.session import CallSession, CollectResult
 from callcore.calls.stasis import StasisApp
+from tests.polling import until
 from tests.ari.fake_ari import FakeAri
 
 FALLBACK = ("from-trunk", "96881", "fallback")
@@ -62,18 +63,6 @@ class Gate:
             self.cancelled += 1
             raise
 
-
-async def until(condition: Callable[[], bool], what: str, timeout: float = 3.0) -> None:
-    """Waits (bounded) for ``condition``; fails the test naming ``what`` if it never holds."""
-
-    async def poll() -> None:
-        while not condition():
-            await asyncio.sleep(0.002)
-
-    try:
-        await asyncio.wait_for(poll(), timeout)
-    except TimeoutError:
-        raise AssertionError(f"timed out waiting for {what}") from None
 
 
 def client_for(fake: FakeAri, **kw: Any) -> AriClient:

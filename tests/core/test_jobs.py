@@ -10,6 +10,8 @@ from sqlalchemy.exc import OperationalError
 
 from callcore.core.jobs import PeriodicJob
 
+from tests.polling import until
+
 
 class Job:
     def __init__(self, *results: int | BaseException) -> None:
@@ -44,12 +46,7 @@ async def test_any_other_error_is_logged_with_its_traceback_and_does_not_stop_th
     periodic = PeriodicJob(name="outbox", job=job, interval=0)
     task = asyncio.create_task(periodic.run())
     try:
-        await asyncio.wait_for(_until(lambda: job.runs >= 3), 5)
+        await until(lambda: job.runs >= 3, "three runs")
     finally:
         task.cancel()
     assert "outbox: run failed" in caplog.text and "ValueError: bad row" in caplog.text
-
-
-async def _until(cond: object) -> None:
-    while not cond():  # type: ignore[operator]
-        await asyncio.sleep(0)
