@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from pathlib import Path
 
 from callcore import config as config_mod
 from callcore.config import Settings
@@ -18,7 +19,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     run = sub.add_parser("run", help="run the daemon and its HTTP API")
     run.set_defaults(func=cmd_run)
 
-    setup = sub.add_parser("setup", help="create the run folder, secrets, database and Asterisk configuration")
+    setup = sub.add_parser("setup", help="create the run folder, secrets, database, demo agents and Asterisk configuration")
     setup.set_defaults(func=cmd_setup)
 
     db = sub.add_parser("db", help="database")
@@ -55,16 +56,48 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+# Agents ``callcore setup`` creates in an empty store, so a person can register a softphone at once.
+DEMO_AGENTS = (("1001", "话务员一"), ("1002", "话务员二"))
+
+
+async def _render(settings: Settings) -> Path:
+    """The configuration with the store's agents (when there is a store to read)."""
+    from callcore.asterisk.render import render
+    from callcore.queues.directory import stored_sip_agents
+
+    return await render(settings, agents=await stored_sip_agents(settings.database_url))
+
+
+async def _demo_agents(settings: Settings) -> list[tuple[str, str]]:
+    """Creates DEMO_AGENTS when the store has no agent at all; their (number, password), shown once."""
+    from callcore.queues.commands import shell_principal
+    from callcore.queues.directory import AgentDirectory, cli_reload, has_agents_table
+    from callcore.store.db import Database
+
+    db = Database(settings.database_url)
+    try:
+        if not await has_agents_table(db):
+            return []
+        directory = AgentDirectory(db, settings, cli_reload(settings))
+        if await directory.list_agents():
+            return []
+        return [(n, (await directory.create(n, name, by=shell_principal())).password) for n, name in DEMO_AGENTS]
+    finally:
+        await db.close()
+
+
 def cmd_setup(args: argparse.Namespace) -> int:
     settings = _settings(args)
     config_mod.write_secrets_file(settings.run_dir / "secrets.env")
     settings = _settings(args)
-    from callcore.asterisk.render import render
     from callcore.store.migrate import upgrade
 
     asyncio.run(upgrade(settings.database_url))
-    conf = asyncio.run(render(settings))
+    demo = asyncio.run(_demo_agents(settings))
+    conf = asyncio.run(_render(settings))
     print(f"run folder: {settings.run_dir}\nasterisk configuration: {conf}")
+    for number, password in demo:
+        print(f"demo agent {number}: SIP password {password}  (shown once; a new one: callcore agents password {number})")
     return 0
 
 
@@ -86,16 +119,13 @@ def cmd_tail(args: argparse.Namespace) -> int:
 
 
 def cmd_asterisk_render(args: argparse.Namespace) -> int:
-    from callcore.asterisk.render import render
-
-    conf = asyncio.run(render(_settings(args)))
+    conf = asyncio.run(_render(_settings(args)))
     print(conf)
     return 0
 
 
 def cmd_asterisk_start(args: argparse.Namespace) -> int:
     from callcore.asterisk import process
-    from callcore.asterisk.render import render
 
     settings = _settings(args)
     pid = process.running_pid(settings.run_dir)
@@ -104,7 +134,7 @@ def cmd_asterisk_start(args: argparse.Namespace) -> int:
         return 0
 
     async def go() -> None:
-        conf = await render(settings)
+        conf = await _render(settings)
         await process.start(conf, settings.run_dir)
 
     asyncio.run(go())

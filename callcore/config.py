@@ -1,8 +1,10 @@
 """The one configuration loader: a TOML file, then ``CALLCORE_*`` environment variables.
 
-Secrets (ARI/AMI passwords, API token, agent SIP passwords) never come from the repository:
+Secrets (ARI/AMI passwords, API token) never come from the repository:
 they are read from the environment or from a ``KEY=VALUE`` secrets file outside the tree
 (``CALLCORE_SECRETS_FILE``, by default ``<run_dir>/secrets.env``, written by ``callcore setup``).
+Agents' SIP passwords are not settings: each agent has its own, kept as a digest in the store
+(``callcore.queues.directory``).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from callcore.tickets.settings import TicketSettings
 
 ENV_PREFIX = "CALLCORE_"
 FLOWS = ("ivr", "welcome")
-SECRET_KEYS = ("ARI_PASSWORD", "AMI_SECRET", "API_TOKEN", "AGENT_PASSWORD")
+SECRET_KEYS = ("ARI_PASSWORD", "AMI_SECRET", "API_TOKEN")
 _WEAK_SECRETS = {"", "asterisk", "admin", "secret", "password", "changeme", "amp111"}
 
 
@@ -29,14 +31,6 @@ class ConfigError(ValueError):
 def default_run_dir() -> Path:
     state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
     return Path(state) / "callcore"
-
-
-@dataclass(frozen=True, kw_only=True)
-class AgentSettings:
-    """One SIP softphone account an operator logs in with."""
-
-    number: str
-    name: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -54,9 +48,9 @@ class AsteriskSettings:
     # Asterisk's HTTP server refuses sessions past this; the ARI client pool stays below it.
     http_session_limit: int = 200
     trunk_match: str = "127.0.0.1"
-    agents: tuple[AgentSettings, ...] = tuple(AgentSettings(number=str(n)) for n in range(1001, 1006))
-    agent_password: str = ""
     max_call_seconds: int = 7200
+    # C-2: the most hotline calls at once; the dialplan refuses one more with a busy message (0: no limit).
+    channel_limit: int = 0
     rtp_start: int = 20000
     rtp_end: int = 20999
     bench_extension: bool = False
@@ -113,6 +107,8 @@ class Settings:
     tickets: TicketSettings = field(default_factory=TicketSettings)
     notify: NotifySettings = field(default_factory=NotifySettings)
     ivr_dir: Path = field(default_factory=lambda: Path(__file__).resolve().parent.parent / "ivr")
+    # The queue catalog (queues, their strategies and members) admins edit, like the menus of ivr_dir.
+    queues_file: Path = field(default_factory=lambda: Path(__file__).resolve().parent.parent / "queues" / "queues.yaml")
     # What a call in the Stasis app runs: "ivr" (the menus in ivr_dir) or "welcome" (answer, welcome
     # prompt, hang up: the foundation's flow, kept for benchmarks and as the IVR's fallback).
     flow: str = "ivr"
@@ -145,7 +141,6 @@ class Settings:
             ("ARI_PASSWORD", self.asterisk.ari_password),
             ("AMI_SECRET", self.asterisk.ami_secret),
             ("API_TOKEN", self.api.token),
-            ("AGENT_PASSWORD", self.asterisk.agent_password),
         ):
             if value.lower() in _WEAK_SECRETS or len(value) < 8:
                 raise ConfigError(
@@ -175,30 +170,15 @@ def _coerce(key: str, raw: Any, current: Any) -> Any:
             raise ConfigError(f"{key}: expected a number, got {raw!r}") from None
     if isinstance(current, Path):
         return Path(str(raw)).expanduser()
-    if isinstance(current, tuple):
-        return _agents(key, raw)
     if not isinstance(raw, str):
         raise ConfigError(f"{key}: expected a string, got {raw!r}")
     return raw
 
 
-def _agents(key: str, raw: Any) -> tuple[AgentSettings, ...]:
-    """Agents come as a TOML list of tables, or ``1001,1002`` / ``1001-1010`` from the environment."""
-    out: list[AgentSettings] = []
-    if isinstance(raw, str):
-        for part in filter(None, (p.strip() for p in raw.split(","))):
-            lo, _, hi = part.partition("-")
-            if not lo.isdigit() or (hi and not hi.isdigit()):
-                raise ConfigError(f"{key}: bad agent number range {part!r}")
-            out.extend(AgentSettings(number=str(n)) for n in range(int(lo), int(hi or lo) + 1))
-        return tuple(out)
-    if not isinstance(raw, list):
-        raise ConfigError(f"{key}: expected a list of agents")
-    for i, item in enumerate(raw):
-        if not isinstance(item, dict) or not str(item.get("number", "")).isdigit():
-            raise ConfigError(f"{key}[{i}]: each agent needs a numeric 'number'")
-        out.append(AgentSettings(number=str(item["number"]), name=str(item.get("name", ""))))
-    return tuple(out)
+# Settings that were removed, and where what they held lives now: named in the error, not only "unknown".
+_REMOVED = {
+    "asterisk.agents": "agents are kept in the store: add them with `callcore agents add` or the admin API",
+}
 
 
 def _apply(obj: Any, values: Mapping[str, Any], where: str) -> Any:
@@ -206,7 +186,8 @@ def _apply(obj: Any, values: Mapping[str, Any], where: str) -> Any:
     changes: dict[str, Any] = {}
     for key, raw in values.items():
         if key not in known:
-            raise ConfigError(f"{where}{key}: unknown setting")
+            moved = _REMOVED.get(f"{where.removeprefix(ENV_PREFIX)}{key}")
+            raise ConfigError(f"{where}{key}: unknown setting" + (f" ({moved})" if moved else ""))
         current = getattr(obj, key)
         if hasattr(current, "__dataclass_fields__"):
             if not isinstance(raw, dict):
@@ -237,9 +218,11 @@ _SECRET_PATHS = {
     "ARI_PASSWORD": ("asterisk", "ari_password"),
     "AMI_SECRET": ("asterisk", "ami_secret"),
     "API_TOKEN": ("api", "token"),
-    "AGENT_PASSWORD": ("asterisk", "agent_password"),
     "NOTIFY_TOKEN": ("notify", "token"),
 }
+
+
+_TOP_LEVEL = frozenset({"run_dir", "ivr_dir", "queues_file", "flow"})
 
 
 def _env_overrides(settings: Settings, env: Mapping[str, str]) -> dict[str, Any]:
@@ -253,11 +236,12 @@ def _env_overrides(settings: Settings, env: Mapping[str, str]) -> dict[str, Any]
             section, attr = _SECRET_PATHS[key.upper()]
             tree.setdefault(section, {})[attr] = value
             continue
+        # Top-level names first: CALLCORE_QUEUES_FILE is queues_file even beside a [queues] section.
         section, _, rest = key.partition("_")
-        if section in sections and rest:
-            tree.setdefault(section, {})[rest] = value
-        elif key in {"run_dir", "ivr_dir", "flow"}:
+        if key in _TOP_LEVEL:
             tree[key] = value
+        elif section in sections and rest:
+            tree.setdefault(section, {})[rest] = value
     return tree
 
 

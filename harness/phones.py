@@ -338,11 +338,12 @@ class AgentPhone:
     """An agent's SIP phone: registered to Asterisk's PJSIP endpoint ``number``, answering as ``behaviour``.
 
     ``async with AgentPhone(stack.sip, "1001", password, workdir=...)`` starts it and waits until
-    Asterisk accepted the registration; leaving the block unregisters it and stops SIPp. ``calls()``
-    reads what it received so far; ``wait_calls`` polls until a number of INVITEs have arrived
-    (and ended). ``unregister()`` stops the phone and removes its contact; ``start()`` registers it
-    again (with a new ``behaviour`` if given). Each start is a new SIPp process; the calls of every
-    process this phone ran are kept.
+    Asterisk accepted the registration (each agent has a SIP password of its own: the one
+    ``Stack.add_agent`` returned); leaving the block unregisters it and stops SIPp. ``refused()``
+    tells whether Asterisk turned its credentials down. ``calls()`` reads what it received so far;
+    ``wait_calls`` polls until a number of INVITEs have arrived (and ended). ``unregister()`` stops
+    the phone and removes its contact; ``start()`` registers it again (with a new ``behaviour`` if
+    given). Each start is a new SIPp process; the calls of every process this phone ran are kept.
     """
 
     def __init__(
@@ -417,6 +418,22 @@ class AgentPhone:
         for _, direction, msg in parse_message_log(messages.read_text(encoding="utf-8", errors="replace")):
             if direction == "received" and msg.startswith("SIP/2.0 200") and (_header(msg, "CSeq") or "").endswith("REGISTER"):
                 return True
+        return False
+
+    def refused(self) -> bool:
+        """Whether Asterisk refused the phone's credentials: a 401/403 to a REGISTER that carried them
+        (the first REGISTER's 401 is the challenge, not a refusal)."""
+        for log in self._logs:
+            if not log.exists():
+                continue
+            authorized = False
+            for _, direction, msg in parse_message_log(log.read_text(encoding="utf-8", errors="replace")):
+                if not (_header(msg, "CSeq") or "").endswith("REGISTER"):
+                    continue
+                if direction == "sent":
+                    authorized = _header(msg, "Authorization") is not None
+                elif authorized and msg.startswith(("SIP/2.0 401", "SIP/2.0 403")):
+                    return True
         return False
 
     async def stop(self) -> None:

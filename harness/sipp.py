@@ -59,7 +59,16 @@ class ExpectHangup:
     timeout_ms: int = 30_000
 
 
-Step = Pause | Keys | Speak | HangUp | ExpectHangup
+@dataclass(frozen=True)
+class Refused:
+    """The hotline refuses the call with final response ``status``; with ``early_media``, after a 183
+    (a message played before any answer). The only step of a call: nothing follows a refusal."""
+
+    status: int = 503
+    early_media: bool = False
+
+
+Step = Pause | Keys | Speak | HangUp | ExpectHangup | Refused
 _PCAP_OF = {**{d: f"dtmf_2833_{d}.pcap" for d in "0123456789"}, "#": "dtmf_2833_pound.pcap", "*": "dtmf_2833_star.pcap"}
 
 _INVITE = """
@@ -99,6 +108,24 @@ _INVITE = """
       Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
       From: "[$callername]" <sip:[$caller]@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
       To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+      Call-ID: [call_id]
+      CSeq: 1 ACK
+      Contact: sip:[$caller]@[local_ip]:[local_port]
+      Max-Forwards: 70
+      Content-Length: 0
+    ]]>
+  </send>
+"""
+
+# The final response of a refused INVITE, and its ACK (same transaction: the INVITE's Via, branch and CSeq).
+_REFUSED = """
+  <recv response="{status}"/>
+  <send>
+    <![CDATA[
+      ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      [last_Via:]
+      From: "[$callername]" <sip:[$caller]@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      [last_To:]
       Call-ID: [call_id]
       CSeq: 1 ACK
       Contact: sip:[$caller]@[local_ip]:[local_port]
@@ -166,7 +193,18 @@ _EXPECT_BYE = """
 def scenario(steps: list[Step], *, caller: str = "[$caller]", media_port: str = "[media_port]") -> str:
     """The UAC script of ``steps``. ``caller`` is the From user (a load run varies it per call with
     ``[call_number]``); ``media_port`` is the SDP's RTP port (a load run points it at a sink)."""
-    body = [_INVITE.replace("[media_port]", media_port)]
+    refusal = next((s for s in steps if isinstance(s, Refused)), None)
+    if refusal is not None:
+        if len(steps) != 1:
+            raise ValueError("a refused call has no other steps")
+        # The INVITE and its provisional answers; the 183 is expected, not optional, with early media.
+        invite = (_INVITE[: _INVITE.index('  <recv response="200"')].replace("[media_port]", media_port)
+                  .replace(' start_rtd="answer"', ""))
+        if refusal.early_media:
+            invite = invite.replace('<recv response="183" optional="true"/>', '<recv response="183"/>')
+        body = [invite, _REFUSED.replace("{status}", str(refusal.status))]
+    else:
+        body = [_INVITE.replace("[media_port]", media_port)]
     for step in steps:
         if isinstance(step, Pause):
             body.append(f'  <pause milliseconds="{step.ms}"/>')

@@ -22,6 +22,9 @@ import aiohttp
 from callcore import config
 from callcore.asterisk import process
 from callcore.asterisk.render import render
+from callcore.queues.directory import AgentDirectory, cli_reload, stored_sip_agents
+from callcore.store.db import Database
+from callcore.store.migrate import upgrade
 
 
 def free_port(kind: int = socket.SOCK_STREAM) -> int:
@@ -35,6 +38,9 @@ class Stack:
     run_dir: Path
     env: dict[str, str] = field(default_factory=dict)
     daemon: asyncio.subprocess.Process | None = None
+    # The SIP password of each agent ``add_agent`` created, by number.
+    agent_passwords: dict[str, str] = field(default_factory=dict)
+    _migrated: bool = field(default=False, repr=False)
 
     @classmethod
     def create(cls, run_dir: Path, **overrides: str) -> Stack:
@@ -53,7 +59,6 @@ class Stack:
             "CALLCORE_ARI_PASSWORD": secrets.token_urlsafe(16),
             "CALLCORE_AMI_SECRET": secrets.token_urlsafe(16),
             "CALLCORE_API_TOKEN": secrets.token_urlsafe(24),
-            "CALLCORE_AGENT_PASSWORD": secrets.token_urlsafe(16),
             "CALLCORE_SECRETS_FILE": str(run_dir / "no-secrets.env"),
             "CALLCORE_LOG_JSON": "true",
             # The foundation's journeys run the welcome flow; the IVR's set CALLCORE_FLOW=ivr.
@@ -80,7 +85,8 @@ class Stack:
 
     # -- Asterisk ----------------------------------------------------------------------
     async def start_asterisk(self) -> None:
-        conf = await render(self.settings)
+        settings = self.settings
+        conf = await render(settings, agents=await stored_sip_agents(settings.database_url))
         await process.start(conf, self.run_dir)
 
     async def stop_asterisk(self) -> None:
@@ -88,6 +94,28 @@ class Stack:
 
     async def cli(self, command: str) -> str:
         return await process.cli(self.conf, command)
+
+    # -- agents ------------------------------------------------------------------------
+    async def migrate(self) -> None:
+        """Brings the stack's store to the newest schema (the daemon also does at start)."""
+        if not self._migrated:
+            await upgrade(self.settings.database_url)
+            self._migrated = True
+
+    async def add_agent(self, number: str, name: str) -> str:
+        """Creates an agent in the store and returns its SIP password, as an admin would; works
+        before the daemon starts. Writes ``pjsip_agents.conf`` and, when Asterisk runs, reloads
+        its PJSIP through the CLI, so the phone can register at once."""
+        await self.migrate()
+        settings = self.settings
+        db = Database(settings.database_url)
+        try:
+            issued = await AgentDirectory(db, settings).create(number, name)  # writes pjsip_agents.conf
+        finally:
+            await db.close()
+        await cli_reload(settings)()  # raises if the running Asterisk refuses the reload
+        self.agent_passwords[number] = issued.password
+        return issued.password
 
     # -- daemon ------------------------------------------------------------------------
     async def start_daemon(self, *, wait: bool = True, **env: str) -> None:

@@ -8,7 +8,8 @@ bash scripts/venv.sh
 CC=".venv/bin/callcore"
 RUN_DIR=$(.venv/bin/python -c 'from callcore import config; print(config.load().run_dir)')
 mkdir -p "$RUN_DIR/log"
-$CC setup >/dev/null
+# Setup prints the demo agents' SIP passwords the one time it creates them (an empty store).
+AGENT_LINES=$($CC setup | sed -n 's/^demo agent \([0-9]*\): SIP password \([^ ]*\).*/               \1 password \2/p')
 $CC asterisk start
 if [ -f "$RUN_DIR/daemon.pid" ] && kill -0 "$(cat "$RUN_DIR/daemon.pid")" 2>/dev/null; then
   echo "daemon already running (pid $(cat "$RUN_DIR/daemon.pid"))"
@@ -19,10 +20,13 @@ fi
 eval "$(.venv/bin/python - <<'PY'
 from callcore import config
 s = config.load()
-print(f'API=http://{s.api.host}:{s.api.port}/api/v1 SIP={s.asterisk.host}:{s.asterisk.sip_port} TOKEN={s.api.token} AGENTPW={s.asterisk.agent_password} AGENTS="{" ".join(a.number for a in s.asterisk.agents)}"')
+print(f'API=http://{s.api.host}:{s.api.port}/api/v1 SIP={s.asterisk.host}:{s.asterisk.sip_port} TOKEN={s.api.token}')
 PY
 )"
 for _ in $(seq 1 60); do curl -fs "$API/health" >/dev/null 2>&1 && break; sleep 0.5; done
+if [ -z "$AGENT_LINES" ]; then
+  AGENT_LINES="               (created at the first start; \`$CC agents list\` shows them, \`$CC agents password 1001\` prints a new password)"
+fi
 cat <<MSG
 
 callcore is running.
@@ -31,7 +35,8 @@ callcore is running.
   calls:       curl -H "Authorization: Bearer \$TOKEN" $API/calls
   live events: .venv/bin/callcore tail
   test call:   sipp $SIP -s 96881 -sn uac -m 1      (a citizen calling the hotline)
-  agents:      register a softphone at sip:$SIP as one of: $AGENTS, password $AGENTPW
+  agents:      register a softphone at sip:$SIP (UDP) with the agent number as user name:
+$AGENT_LINES
   stop:        bash scripts/stop.sh
   logs:        $RUN_DIR/log/
 MSG

@@ -25,7 +25,8 @@ from callcore.config import AsteriskSettings
 log = logging.getLogger(__name__)
 
 # Event classes asked for at Login (manager.conf's ``read=`` must grant them too):
-#   call   - Newchannel, Hangup, DeviceStateChange (needs res_manager_devicestate.so loaded), Newstate, Dial*, Bridge*
+#   call   - Newchannel, Hangup, (Soft)HangupRequest, DeviceStateChange (needs res_manager_devicestate.so
+#            loaded), Newstate, Dial*, Bridge*
 #   system - ContactStatus, PeerStatus, FullyBooted, Shutdown, Reload
 #   agent  - QueueMemberStatus, QueueCaller*, AgentCalled/Connect/Complete
 # Left out: dialplan (VarSet, Newexten: one event per dialplan step), dtmf, cdr, cel, reporting (RTCP),

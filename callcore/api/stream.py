@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import WSMsgType, web
 from pydantic import Field
 
-from callcore.api.router import ApiRequest, Router
+from callcore.api.router import ApiRequest, Router, dump
 from callcore.api.validation import InputModel
 from callcore.core.privacy import mask_fields, mask_phone
 
@@ -32,8 +33,24 @@ def matches(item: dict[str, Any], q: StreamQuery) -> bool:
     return True
 
 
+Relay = Callable[[dict[str, Any]], dict[str, Any] | None]
+
+
 @router.get("/events/stream", summary="Stream live call events over a WebSocket", tags=("ops",), query=StreamQuery)
 async def stream(req: ApiRequest[Any, StreamQuery]) -> web.WebSocketResponse:
+    def ops_view(item: dict[str, Any]) -> dict[str, Any] | None:
+        # Items addressed to one person (an agent's screen pop) are not for the ops stream.
+        if item.get("audience") or not matches(item, req.query):
+            return None
+        # Ops read this stream: every number leaves the daemon masked (A-2).
+        return {**item, "caller": mask_phone(item.get("caller")), "data": mask_fields(item.get("data") or {})}
+
+    return await relay(req, ops_view)
+
+
+async def relay(req: ApiRequest[Any, Any], view: Relay) -> web.WebSocketResponse:
+    """A WebSocket that sends ``view(item)`` for every item published on the event bus (None: not
+    sent) until the client closes; the one bus-to-socket loop every live feed uses."""
     ws = web.WebSocketResponse(heartbeat=20)
     await ws.prepare(req.raw)
     bus = req.ctx.bus
@@ -50,11 +67,9 @@ async def stream(req: ApiRequest[Any, StreamQuery]) -> web.WebSocketResponse:
                         break
                     reader = asyncio.ensure_future(ws.receive())
                     continue
-                item = getter.result()
-                if matches(item, req.query):
-                    # Ops read this stream: every number leaves the daemon masked (A-2).
-                    out = {**item, "caller": mask_phone(item.get("caller")), "data": mask_fields(item.get("data") or {})}
-                    await ws.send_str(json.dumps(out, ensure_ascii=False))
+                out = view(getter.result())
+                if out is not None:
+                    await ws.send_str(json.dumps(dump(out), ensure_ascii=False))
         finally:
             reader.cancel()
             await ws.close()

@@ -140,6 +140,42 @@ class AriClient:
             params={"context": context, "extension": extension, "priority": priority, "label": label},
         )
 
+    async def originate(
+        self, endpoint: str, *, channel_id: str, app_args: str, caller_id: str = "", timeout: int = 30,
+        originator: str | None = None, variables: dict[str, str] | None = None,
+    ) -> Channel:
+        """Dials ``endpoint`` (e.g. ``PJSIP/1001``); the channel enters this app only when answered,
+        while its ringing, refusal or timeout arrive as events for ``channel_id`` (chosen by the caller
+        of this method, so those events can be routed before the request even returns)."""
+        result = await self.request(
+            "POST", "channels",
+            params={"endpoint": endpoint, "app": self.app, "appArgs": app_args, "channelId": channel_id,
+                    "callerId": caller_id or None, "timeout": timeout, "originator": originator},
+            body={"variables": variables} if variables else None,
+        )
+        return Channel.from_json(result or {})
+
+    async def start_moh(self, channel_id: str, moh_class: str = "default") -> None:
+        await self.request("POST", f"channels/{channel_id}/moh", params={"mohClass": moh_class})
+
+    async def stop_moh(self, channel_id: str) -> None:
+        await self.request("DELETE", f"channels/{channel_id}/moh")
+
+    async def create_bridge(self, bridge_id: str, *, kind: str = "mixing", name: str = "") -> dict[str, Any]:
+        result: dict[str, Any] = await self.request(
+            "POST", f"bridges/{bridge_id}", params={"type": kind, "name": name or None})
+        return result
+
+    async def add_to_bridge(self, bridge_id: str, channel_ids: list[str]) -> None:
+        await self.request("POST", f"bridges/{bridge_id}/addChannel", params={"channel": ",".join(channel_ids)})
+
+    async def get_bridge(self, bridge_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = await self.request("GET", f"bridges/{bridge_id}")
+        return result
+
+    async def destroy_bridge(self, bridge_id: str) -> None:
+        await self.request("DELETE", f"bridges/{bridge_id}")
+
     async def asterisk_info(self) -> dict[str, Any]:
         info: dict[str, Any] = await self.request("GET", "asterisk/info")
         return info

@@ -7,7 +7,12 @@ a developer, CI and the test fixtures each run their own instance on their own p
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
+import re
+import tempfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
@@ -19,6 +24,98 @@ from callcore.prompts.system import system_prompts
 
 TEMPLATES = Path(os.environ.get("CALLCORE_ASTERISK_TEMPLATES") or Path(__file__).resolve().parents[2] / "asterisk-conf")
 SUBDIRS = ("etc", "var/lib", "spool", "run", "log", "agi-bin", "moh", "sounds")
+# The agents' endpoints, written from the store (``pjsip.conf`` includes it): at render time and
+# after every change to an agent, so it is the one place an agent's SIP account is spelled.
+AGENTS_CONF = "pjsip_agents.conf"
+# The digest realm of every agent's credential: ``md5_cred`` is md5("number:realm:password"), so the
+# realm Asterisk challenges with must be the one the digest was made with, and never change.
+SIP_REALM = "callcore"
+# What a quoted caller-id name cannot carry in Asterisk's config syntax (";" starts a comment).
+CALLERID_UNSAFE = re.compile(r'["\\;<>\x00-\x1f\x7f]')
+_MD5 = re.compile(r"[0-9a-f]{32}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class SipAgent:
+    """An agent's SIP account as Asterisk needs it: the endpoint name (工号), caller-id name, digest."""
+
+    number: str
+    name: str
+    md5: str
+
+
+def sip_md5(number: str, password: str) -> str:
+    """PJSIP's ``md5_cred`` for ``number``: only this digest is stored, never the password."""
+    return hashlib.md5(f"{number}:{SIP_REALM}:{password}".encode()).hexdigest()
+
+
+def agents_conf(agents: Iterable[SipAgent]) -> str:
+    """The text of ``pjsip_agents.conf``: an endpoint, an auth and an AOR per agent.
+
+    An agent whose number or digest is malformed is left out (and named in a comment) rather than
+    written: one bad section makes Asterisk refuse that object, and the include must stay loadable.
+    """
+    out = ["; Rendered by callcore from the store's agents (callcore agents / the admin API): do not edit.\n"]
+    for a in sorted(agents, key=lambda a: a.number):
+        if not (a.number.isdigit() and a.number.isascii() and _MD5.fullmatch(a.md5)):
+            out.append(f"; left out: agent {a.number!r} has no valid number or SIP credential\n")
+            continue
+        name = CALLERID_UNSAFE.sub("", a.name).strip() or a.number
+        n = a.number
+        out.append(f"""
+[{n}]
+type = endpoint
+transport = transport-udp
+context = from-agents
+disallow = all
+allow = alaw,ulaw
+direct_media = no
+dtmf_mode = rfc4733
+rtp_symmetric = yes
+rewrite_contact = yes
+auth = {n}-auth
+aors = {n}
+callerid = "{name}" <{n}>
+
+[{n}-auth]
+type = auth
+auth_type = md5
+username = {n}
+realm = {SIP_REALM}
+md5_cred = {a.md5}
+
+[{n}]
+type = aor
+max_contacts = 1
+remove_existing = yes
+qualify_frequency = 30
+""")
+    return "".join(out)
+
+
+def _write_private(target: Path, text: str) -> None:
+    """Atomically (a reader sees the old file or the new one, never half) and readable by us only.
+
+    The temporary file's name is unique, so two writers (the daemon and ``callcore agents``) never
+    interleave in it; the last rename wins, and each writes the whole set it read.
+    """
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")  # mode 0600
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_agents_conf(etc: Path, agents: Iterable[SipAgent]) -> Path:
+    """Writes ``<etc>/pjsip_agents.conf`` for these (active) agents; Asterisk reads it at its next
+    start or ``res_pjsip`` reload. The one writer of the file: render time and every agent change."""
+    etc.mkdir(parents=True, exist_ok=True)
+    target = etc / AGENTS_CONF
+    _write_private(target, agents_conf(agents))
+    return target
 
 
 def etc_dir(settings: Settings) -> Path:
@@ -37,8 +134,12 @@ def _write_moh(path: Path) -> None:
     write_wav(to_asterisk_wav(join(tones * 6)), path)
 
 
-async def render(settings: Settings, *, agi_routing: bool = True) -> Path:
-    """Writes the configuration; returns the path of asterisk.conf. Needs the secrets set."""
+async def render(settings: Settings, *, agi_routing: bool = True, agents: Sequence[SipAgent] | None = None) -> Path:
+    """Writes the configuration; returns the path of asterisk.conf. Needs the secrets set.
+
+    ``agents`` are the store's active agents; None (no store to read yet) keeps the agents file
+    the last change wrote, or writes an empty one, so an agent is never lost by a re-render.
+    """
     settings.check_secrets()
     run_dir = settings.run_dir.resolve()
     for sub in SUBDIRS:
@@ -60,10 +161,7 @@ async def render(settings: Settings, *, agi_routing: bool = True) -> Path:
     }
     for template in sorted(TEMPLATES.glob("*.j2")):
         target = run_dir / "etc" / template.name.removesuffix(".j2")
-        text = env.get_template(template.name).render(**context)
-        tmp = target.with_suffix(target.suffix + ".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, target)
+        _write_private(target, env.get_template(template.name).render(**context))
+    if agents is not None or not (run_dir / "etc" / AGENTS_CONF).exists():
+        write_agents_conf(run_dir / "etc", agents or ())
     return run_dir / "etc" / "asterisk.conf"

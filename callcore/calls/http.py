@@ -42,7 +42,18 @@ class CallOut(BaseModel):
     hangup_by: str | None
     hangup_cause: int | None
     hangup_cause_text: str | None
+    # The call's one outcome and the facts the figures read with it, once the call has ended
+    # (None while it is active, and for calls stored before outcomes were).
+    outcome: str | None
     loss_stage: str | None
+    queue: str | None
+    agent: str | None
+    position: int | None
+    waited: float | None
+    queue_entered_at: datetime | None
+    agent_answered_at: datetime | None
+    talk_ended_at: datetime | None
+    wrap_up_seconds: float | None
     attributes: dict[str, Any]
 
     @classmethod

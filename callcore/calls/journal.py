@@ -4,6 +4,10 @@ Producers call ``emit`` (no I/O, never blocks a call flow). One writer task drai
 in batches. When the database is down the batch goes to an append-only spool file (fsync'ed)
 and every later event follows it there, so order is kept; the writer replays the spool with
 capped backoff until the database answers again.
+
+When a call ends, the same transaction stores its one outcome (C-2) and the figures' facts:
+``outcomes.classify`` over the call's whole stored timeline, whichever producer wrote it (the
+Stasis flows, the reconciler, the fallback mailbox import).
 """
 
 from __future__ import annotations
@@ -14,18 +18,21 @@ import json
 import logging
 import os
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
 
 from sqlalchemy import String, Table, bindparam, insert, select, update
 from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from callcore.core.bus import EventBus
 from callcore.calls import events as ev
+from callcore.calls import outcomes
 from callcore.calls.models import Call, CallEvent
 from callcore.calls.events import CallEventRecord
+from callcore.calls.outcomes import Outcome, TimelineEvent
 from callcore.store.base import utcnow
 from callcore.store.db import OUTAGE_ERRORS, Database
 
@@ -52,12 +59,14 @@ _STAGE_OF = {
     ev.REFUSED: "refused",
     ev.VOICEMAIL_LEFT: "voicemail",
 }
-_LOSS_OF_STAGE = {"arrived": "ivr", "answered": "ivr", "ivr": "ivr", "queue": "queue", "ringing": "ringing"}
 
 
+# The columns of an ended call that its classified timeline sets (``_classified``).
+_OUTCOME = ("outcome", "loss_stage", "queue", "agent", "position", "waited", "queue_entered_at", "agent_answered_at",
+            "talk_ended_at", "wrap_up_seconds")
 # The columns of a call row that its events change; the rest are set once, from ``arrived``.
-_FOLDED = ("status", "stage", "answered_at", "ended_at", "hangup_by", "hangup_cause", "hangup_cause_text", "loss_stage",
-           "attributes")
+_FOLDED = ("status", "stage", "answered_at", "ended_at", "hangup_by", "hangup_cause", "hangup_cause_text", "attributes",
+           *_OUTCOME)
 # executemany with one dict per changed call: ``_id`` picks the row, the other keys are the SET clause.
 _UPDATE_FOLDED = update(CALLS_TABLE).where(CALLS_TABLE.c.id == bindparam("_id"))
 
@@ -76,14 +85,17 @@ def new_row(call_id: str, at: datetime, **values: Any) -> dict[str, Any]:
     row: dict[str, Any] = dict(
         id=call_id, channel_id="", direction="inbound", caller_number="", caller_name="", dialed="", status="active",
         stage="arrived", arrived_at=at, answered_at=None, ended_at=None, hangup_by=None, hangup_cause=None,
-        hangup_cause_text=None, loss_stage=None, attributes={},
+        hangup_cause_text=None, attributes={}, **dict.fromkeys(_OUTCOME),
     )
     row.update(values)
     return row
 
 
 def apply_event(call: dict[str, Any] | None, record: CallEventRecord) -> dict[str, Any] | None:
-    """Fold one event into the call's row (a dict of its columns); returns a new row for ``arrived``."""
+    """Fold one event into the call's row (a dict of its columns); returns a new row for ``arrived``.
+
+    The outcome columns are not folded here: an outcome needs the whole timeline, the journal
+    classifies it once the call has ended (``_classified``)."""
     d = record.data
     if record.type == ev.ARRIVED:
         if call is not None:
@@ -110,18 +122,31 @@ def apply_event(call: dict[str, Any] | None, record: CallEventRecord) -> dict[st
         call["hangup_by"] = d.get("by")
         call["hangup_cause"] = d.get("cause")
         call["hangup_cause_text"] = d.get("cause_text")
-        if call["stage"] == "refused":
-            call["loss_stage"] = "refused"
-        elif call["hangup_by"] == "caller":
-            call["loss_stage"] = _LOSS_OF_STAGE.get(call["stage"])
     return None
 
 
+def _classified(outcome: Outcome) -> dict[str, Any]:
+    """The outcome columns of a call row."""
+    return {
+        "outcome": outcome.kind, "loss_stage": outcome.loss_stage, "queue": outcome.queue, "agent": outcome.agent,
+        "position": outcome.position, "waited": outcome.waited, "queue_entered_at": outcome.queue_entered_at,
+        "agent_answered_at": outcome.answered_at, "talk_ended_at": outcome.talk_ended_at,
+        "wrap_up_seconds": outcome.wrap_up_seconds,
+    }
+
+
 class CallJournal:
-    def __init__(self, db: Database, spool: Path, bus: EventBus | None = None) -> None:
+    """``short_abandon_seconds`` and ``self_service_nodes`` are the classifier's (``outcomes.classify``):
+    the queue's short-abandon threshold, and the IVR nodes whose message serves the caller."""
+
+    def __init__(self, db: Database, spool: Path, bus: EventBus | None = None, *,
+                 short_abandon_seconds: float = outcomes.SHORT_ABANDON_SECONDS,
+                 self_service_nodes: frozenset[str] = frozenset()) -> None:
         self.db = db
         self.spool = spool
         self.bus = bus
+        self.short_abandon_seconds = short_abandon_seconds
+        self.self_service_nodes = self_service_nodes
         self._queue: asyncio.Queue[CallEventRecord] = asyncio.Queue()
         self._seq = itertools.count(1)
         self._idle = asyncio.Event()
@@ -267,14 +292,47 @@ class CallJournal:
                     created[r.call_id] = new
             if created:
                 await conn.execute(insert(CALLS_TABLE), [_clipped(row) for row in created.values()])
+                before.update((cid, dict(row)) for cid, row in created.items())
             await conn.execute(
                 insert(EVENTS_TABLE),
                 [dict(id=r.id, call_id=r.call_id, seq=r.seq, at=r.at, type=r.type, data=r.data) for r in fresh],
             )
-            changed = [{"_id": cid, **_clipped({k: row[k] for k in _FOLDED})} for cid, row in stored.items() if row != before[cid]]
+            rows = {**stored, **created}
+            # Ended calls whose timeline this batch changed: those that end now, and those that get
+            # a late event (a message the fallback import joins to a call handed back at shutdown).
+            # An ``ended`` replayed changes nothing: a stored event is not fresh.
+            ended = {r.call_id for r in fresh if rows[r.call_id]["status"] == "ended"}
+            if ended:
+                for cid, outcome in (await self._classify(conn, ended)).items():
+                    rows[cid].update(_classified(outcome))
+            changed = [{"_id": cid, **_clipped({k: row[k] for k in _FOLDED})} for cid, row in rows.items() if row != before[cid]]
             if changed:
                 await conn.execute(_UPDATE_FOLDED, changed)
         self.written += len(fresh)
+
+    async def _classify(self, conn: AsyncConnection, call_ids: Iterable[str]) -> dict[str, Outcome]:
+        """The outcome of each ended call from its whole stored timeline: one SELECT for them all, of
+        the events the classifier reads (``outcomes.READS``).
+
+        Timeline order is ``at``, then ``seq``: ``seq`` is this process's counter, and a call parked
+        in Stasis across a restart has events of two processes. A timeline the classifier cannot
+        read is logged and left without an outcome: one odd call must not stop the writer."""
+        result = await conn.execute(
+            select(EVENTS_TABLE.c.call_id, EVENTS_TABLE.c.type, EVENTS_TABLE.c.at, EVENTS_TABLE.c.data)
+            .where(EVENTS_TABLE.c.call_id.in_(set(call_ids)), EVENTS_TABLE.c.type.in_(sorted(outcomes.READS)))
+            .order_by(EVENTS_TABLE.c.at, EVENTS_TABLE.c.seq)
+        )
+        timelines: dict[str, list[TimelineEvent]] = {}
+        for call_id, type_, at, data in result:
+            timelines.setdefault(call_id, []).append(TimelineEvent(type_, at, data or {}))
+        found: dict[str, Outcome] = {}
+        for call_id, timeline in timelines.items():
+            try:
+                found[call_id] = outcomes.classify(timeline, short_abandon_seconds=self.short_abandon_seconds,
+                                                   self_service_nodes=self.self_service_nodes)
+            except Exception:  # noqa: BLE001 - a bug in one call's classification must not stop the journal
+                log.exception("call %s: no outcome stored (its timeline could not be classified)", call_id)
+        return found
 
     # -- spool -----------------------------------------------------------------------------
     async def _append_spool(self, batch: Sequence[CallEventRecord]) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from callcore.store.base import Base, UTCDateTime
@@ -28,8 +28,23 @@ class Call(Base):
     hangup_by: Mapped[str | None] = mapped_column(String(16), nullable=True)
     hangup_cause: Mapped[int | None] = mapped_column(Integer, nullable=True)
     hangup_cause_text: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    # Where a call that never reached a conversation was lost (C-2): ivr, queue, ringing, refused.
+    # Set once the call has ended, from the classifier (``outcomes.classify``) over the whole
+    # timeline: the one outcome (C-2) and where the call was lost (its ``loss_stage``: ivr, queue,
+    # ringing, refused, and apart timeout, short, system; None when it was not lost).
+    outcome: Mapped[str | None] = mapped_column(String(24), nullable=True, index=True)
     loss_stage: Mapped[str | None] = mapped_column(String(16), nullable=True, index=True)
+    # What the figures (C-3) need with it: the queue and the agent (who answered, or whose phone
+    # rang as the caller left), the place in line and the wait at that moment, when the caller
+    # entered the queue, when an agent picked up (not ``answered_at``: the daemon answering the
+    # channel), when the conversation ended and the wrap-up it earned the agent.
+    queue: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    agent: Mapped[str | None] = mapped_column(String(8), nullable=True, index=True)
+    position: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    waited: Mapped[float | None] = mapped_column(Float, nullable=True)
+    queue_entered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    agent_answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    talk_ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    wrap_up_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
     attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     events: Mapped[list[CallEvent]] = relationship(

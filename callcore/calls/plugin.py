@@ -1,6 +1,7 @@
 """The calls capability: the journal (every call and its timeline in the store), the Stasis app
 that turns ARI events into call sessions, reconciliation after a reconnect, the fallback mailbox
-import, the welcome flow, the call list API, and Asterisk's agent-phone events on the live stream."""
+import, the welcome flow, the call list API, the door (calls that end before the Stasis app, from
+AMI), and Asterisk's agent-phone events on the live stream."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from callcore.api.router import Router
 from callcore.ari.client import AriClient
 from callcore.calls import http
+from callcore.calls.door import HOTLINE_CONTEXT, Door
 from callcore.calls.fallback import FallbackImporter
 from callcore.calls.journal import CallJournal
 from callcore.calls.reconcile import Reconciler
@@ -31,19 +33,24 @@ class CallsPlugin(Plugin):
         self.journal = ctx.provide(CallJournal(ctx.db, settings.spool_file, ctx.bus))
         ctx.journal = self.journal
         ari = ctx.get(AriClient)
-        fallback = ("from-trunk", settings.asterisk.hotline, "fallback")
+        fallback = (HOTLINE_CONTEXT, settings.asterisk.hotline, "fallback")
         self.stasis = ctx.provide(StasisApp(ari=ari, journal=self.journal, fallback=fallback))
         importer = FallbackImporter(ctx.db, self.journal, settings.fallback_mailbox_dir, hotline=settings.asterisk.hotline)
         self.reconciler = ctx.provide(
             Reconciler(ari=ari, db=ctx.db, journal=self.journal, stasis=self.stasis, fallback=importer))
+        self.door = ctx.provide(Door(journal=self.journal, hotline=settings.asterisk.hotline,
+                                     max_age=settings.asterisk.max_call_seconds + 60.0))
 
     async def start(self) -> None:
         self.welcome = self.ctx.provide(WelcomeFlow(await system_prompts(self.ctx.settings.sounds_dir)))
         self.ctx.tasks.spawn(self.journal.run(), name="journal")
+        self.ctx.tasks.spawn(self.door.run(self.ctx.bus), name="door")
 
     async def stop(self) -> None:
         # Calls still up go back to the dialplan (apology and voicemail), not cut off.
         await self.stasis.shutdown(hand_off=True)
+        # Calls that ended before the app in the last seconds are written before the journal drains.
+        self.door.flush()
 
     def routers(self) -> Sequence[Router]:
         return (http.router,)
@@ -52,7 +59,7 @@ class CallsPlugin(Plugin):
         return {"inbound": self.welcome} if self.ctx.settings.flow == "welcome" else {}
 
     def ami_handlers(self) -> Mapping[str, AmiHandler]:
-        return {name: self._stream for name in STREAMED_AMI_EVENTS}
+        return {**{name: self._stream for name in STREAMED_AMI_EVENTS}, **self.door.handlers()}
 
     def _stream(self, event: dict[str, str]) -> None:
         self.ctx.bus.publish({"kind": "asterisk", "type": event.get("Event", ""),

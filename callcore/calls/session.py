@@ -55,6 +55,8 @@ class CallSession:
         self.answered = False
         # Set when the daemon picked the call up again after a disconnect (it was parked in Stasis).
         self.resumed = False
+        # Left parked at shutdown instead of handed to the dialplan (a queued or connected caller).
+        self.keep_parked = False
         self.hangup_by: str | None = None
         self.hangup_cause: int | None = None
         self.hangup_cause_text: str | None = None
@@ -80,6 +82,10 @@ class CallSession:
     @property
     def gone(self) -> bool:
         return self._gone.is_set()
+
+    async def wait_gone(self) -> None:
+        """Until the caller has left (flows that wait on something else race it against this)."""
+        await self._gone.wait()
 
     def on_dtmf(self, digit: str, heard_at: str = "") -> None:
         # ``heard_at``: Asterisk's time of the key, on the same clock as a prompt's ``started_at``.

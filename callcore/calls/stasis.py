@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from callcore.ari.client import AriClient
@@ -26,6 +26,11 @@ from callcore.core.tasks import TaskSet
 log = logging.getLogger(__name__)
 
 Flow = Callable[[CallSession], Awaitable[None]]
+# Handles every event of one channel the app does not run as a call (an agent's leg of a queued
+# call, dialled by the daemon): ringing, answer (StasisStart), playbacks, hang-up.
+ChannelHandler = Callable[[dict[str, Any]], None]
+# Takes over a parked channel of that kind found after a reconnect (no call row is opened for it).
+LegResumer = Callable[[Channel], Coroutine[Any, Any, None]]
 
 
 # The kind of a channel that entered with no argument (an older dialplan).
@@ -45,6 +50,8 @@ class StasisApp:
         self.flows: dict[str, Flow] = dict(flows or {})
         self.fallback = fallback
         self.sessions: dict[str, CallSession] = {}
+        self.claims: dict[str, ChannelHandler] = {}
+        self.legs: dict[str, LegResumer] = {}
         self.tasks = TaskSet("call")
         self._handlers: dict[str, Callable[[dict[str, Any]], None]] = {
             name.removeprefix("on_"): getattr(self, name) for name in dir(self) if name.startswith("on_") and name != "on_event"
@@ -52,6 +59,11 @@ class StasisApp:
 
     # -- dispatch ----------------------------------------------------------------------
     def on_event(self, event: dict[str, Any]) -> None:
+        if self.claims:
+            claimed = self.claims.get(self._channel_of(event))
+            if claimed is not None:
+                claimed(event)
+                return
         handler = self._handlers.get(str(event.get("type")))
         if handler is not None:
             handler(event)
@@ -61,6 +73,28 @@ class StasisApp:
         if kind in self.flows:
             raise ValueError(f"Stasis channels of kind {kind!r} already have a flow")
         self.flows[kind] = flow
+
+    def handle_leg(self, kind: str, resume: LegResumer) -> None:
+        """Parked channels of ``kind`` found at reconnect go to ``resume``, not to a call flow: they are
+        legs of calls the app already knows (an agent's phone), not calls of their own."""
+        if kind in self.legs or kind in self.flows:
+            raise ValueError(f"Stasis channels of kind {kind!r} are already handled")
+        self.legs[kind] = resume
+
+    def claim(self, channel_id: str, handler: ChannelHandler) -> None:
+        """Every later event about ``channel_id`` goes to ``handler`` only (claim before dialling it)."""
+        self.claims[channel_id] = handler
+
+    def release(self, channel_id: str) -> None:
+        self.claims.pop(channel_id, None)
+
+    @staticmethod
+    def _channel_of(event: dict[str, Any]) -> str:
+        channel = event.get("channel")
+        if channel:
+            return str(channel.get("id", ""))
+        target = str((event.get("playback") or {}).get("target_uri", ""))
+        return target.removeprefix("channel:") if target.startswith("channel:") else ""
 
     def on_StasisStart(self, event: dict[str, Any]) -> None:
         channel = Channel.from_json(event.get("channel") or {})
@@ -204,12 +238,16 @@ class StasisApp:
                 self._close(session)
                 stats["vanished"] += 1
         for channel in channels:
-            if channel.id in self.sessions or not channel.in_stasis_app(self.ari.app):
+            if channel.id in self.sessions or channel.id in self.claims or not channel.in_stasis_app(self.ari.app):
                 continue
-            call_id = await known_call_id(channel.id) if known_call_id else None
             # The Stasis arguments are still on the parked channel: the same kind and route resume.
             args = channel.stasis_args
             kind = args[0] if args and args[0] else DEFAULT_KIND
+            if kind in self.legs:
+                self.tasks.spawn(self.legs[kind](channel), name=f"leg-{channel.id}")
+                stats["resumed"] += 1
+                continue
+            call_id = await known_call_id(channel.id) if known_call_id else None
             session = self._open(call_id or self.journal.new_call_id(), channel, args=args)
             if call_id is None:
                 session.event(
@@ -231,8 +269,14 @@ class StasisApp:
         if not hand_off:
             return
         for session in list(self.sessions.values()):
-            if not session.gone:
+            # A caller waiting in a queue (music keeps playing in Asterisk) or talking to an agent
+            # (the bridge stays up) stays parked: the daemon that comes back resumes them in place.
+            if not session.gone and not session.keep_parked:
                 await self._hand_off(session, self.fallback, why="handed to the dialplan at shutdown")
+
+    async def hand_off(self, session: CallSession, why: str = "handed to the dialplan") -> None:
+        """Sends the call to the dialplan's fallback (apology and a voicemail); it leaves the app."""
+        await self._hand_off(session, self.fallback, why=why)
 
     async def _hand_off(self, session: CallSession, where: tuple[str, str, str],
                         why: str = "handed to the dialplan") -> None:

@@ -10,6 +10,7 @@ from callcore.calls.welcome import WelcomeFlow
 from callcore.ivr import http
 from callcore.ivr.registry import MenuRegistry
 from callcore.ivr.services import IvrService
+from callcore.ivr.types import HandoffTarget
 from callcore.plugin import Plugin, StasisHandler
 
 
@@ -35,4 +36,9 @@ class IvrPlugin(Plugin):
         if self.ctx.settings.flow != "ivr":
             return {}
         # No valid menu in service: the caller still gets the welcome and a clean goodbye.
-        return {"inbound": self.service.flow(fallback=self.ctx.get(WelcomeFlow))}
+        fallback = self.ctx.get(WelcomeFlow)
+        if not self.ctx.has(HandoffTarget):
+            return {"inbound": self.service.flow(fallback=fallback)}
+        target = self.ctx.get(HandoffTarget)  # type: ignore[type-abstract]
+        return {"inbound": self.service.flow(fallback=fallback, handoffs=target, on_handoff=target.take,
+                                             resume=target.resume)}

@@ -43,11 +43,14 @@ def ivr_flow(
     registry: MenuRegistry, *, sounds_dir: Path, lookup: TicketLookup | None = None,
     handoffs: Handoffs | None = None, on_handoff: HandoffHandler | None = None, menu: str = "main",
     fallback: Callable[[Any], Awaitable[None]] | None = None,
+    resume: Callable[[Any], Awaitable[bool]] | None = None,
 ) -> Callable[[Any], Awaitable[None]]:
     """A ``Flow`` for ``StasisApp(flow=...)``. Raises nothing of its own; ``CallerHungUp`` propagates."""
 
     async def run(session: IvrSession) -> None:
         await session.answer()
+        if getattr(session, "resumed", False) and resume is not None and await resume(session):
+            return
         args = session.attributes.get("args") or []
         for name, value in route_attributes(list(args)).items():
             session.set_attribute(name, value)

@@ -7,6 +7,7 @@ session satisfies it; unit tests use a fake). ``TicketLookup`` is the self-servi
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Protocol
@@ -59,6 +60,23 @@ class Handoffs(Protocol):
     """Whether a hand-off target exists: ``kind`` is queue, voicemail or callback; ``name`` the queue/mailbox."""
 
     def available(self, kind: str, name: str) -> bool: ...
+
+
+class HandoffTarget(ABC):
+    """The capability that takes callers the menu hands on (the queues), put in the application
+    context under this class so the IVR, which sits below it, can reach it without importing it."""
+
+    @abstractmethod
+    def available(self, kind: str, name: str) -> bool: ...
+
+    @abstractmethod
+    async def take(self, session: Any, outcome: IvrOutcome) -> None:
+        """Drives the call from the hand-off to its end (``CallerHungUp`` may propagate)."""
+
+    @abstractmethod
+    async def resume(self, session: Any) -> bool:
+        """A call the daemon picked up again after a restart: True if it was past the menu (waiting
+        in a queue, talking to an agent) and has been taken back there; False runs the menu."""
 
 
 class NoHandoffs:

@@ -14,6 +14,8 @@ SYSTEM_PROMPTS: dict[str, str] = {
     "refused": "对不起，您的来电暂时无法受理。感谢您的理解，再见。",
     "wrong_number": "您拨打的号码有误，请拨打96881。",
     "resumed": "对不起，刚才系统出现故障，现在为您继续服务。",
+    # C-2: a call over the hotline's channel limit hears this unanswered (early media), then is refused.
+    "busy": "您好，现在来电较多，线路繁忙，请稍后再拨。",
 }
 
 

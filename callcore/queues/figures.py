@@ -1,7 +1,8 @@
 """The contact-center figures of C-2/C-3, as reference definitions over per-call facts.
 
 These functions are the specification the SQL reports are tested against: each docstring says
-exactly which calls count. One ``CallFacts`` per call, each with its one outcome (``outcomes.py``).
+exactly which calls count. One ``CallFacts`` per call, each with its one outcome
+(``callcore/calls/outcomes.py``; the journal stores it on the call row when the call ends).
 
 Times: ``speed of answer`` = answered_at − queue_entered_at (arrived_at if the call reached an
 agent without a queue); ``abandon wait`` = ended_at − queue_entered_at; ``handle time`` =
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from typing import TypeVar
 
-from callcore.queues import outcomes as oc
+from callcore.calls import outcomes as oc
 from callcore.queues.agents import CHINA
 
 K = TypeVar("K", bound=Hashable)
@@ -41,6 +42,14 @@ class CallFacts:
     wrap_up_seconds: float = 0.0
     talk_ended_at: datetime | None = None
     call_id: str = ""
+
+    @classmethod
+    def of(cls, outcome: oc.Outcome, *, arrived_at: datetime, ended_at: datetime, call_id: str = "") -> CallFacts:
+        """The facts of a call from its classified outcome (what the journal stores on the row)."""
+        return cls(queue=outcome.queue, agent=outcome.agent, arrived_at=arrived_at,
+                   queue_entered_at=outcome.queue_entered_at, answered_at=outcome.answered_at, ended_at=ended_at,
+                   outcome=outcome.kind, wrap_up_seconds=outcome.wrap_up_seconds,
+                   talk_ended_at=outcome.talk_ended_at, call_id=call_id)
 
     def __post_init__(self) -> None:
         if self.outcome not in oc.OUTCOMES:

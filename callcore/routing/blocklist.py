@@ -17,6 +17,14 @@ async def list_blocked(db: Database) -> Sequence[BlockedNumber]:
         return (await s.execute(select(BlockedNumber).order_by(BlockedNumber.added_at.desc()))).scalars().all()
 
 
+async def blocked(db: Database, number: str, *, at: datetime) -> BlockedNumber | None:
+    """The block in force on ``number`` at ``at``, or None: one primary-key read, for the screen pop's
+    blacklist flag (T-8), which must say what the routing policy would decide for the same number."""
+    async with db.session() as s:
+        row = await s.get(BlockedNumber, number)
+    return row if row is not None and (row.until is None or row.until > at) else None
+
+
 async def block(db: Database, number: str, *, reason: str, by: str, until: datetime | None = None) -> BlockedNumber:
     """Adds or updates a blocked number; returns the stored row."""
     async with db.session() as s:

@@ -19,6 +19,7 @@ from callcore.store.db import Database
 from callcore.tickets.access import visible_clause
 from callcore.tickets.deadlines import Deadlines
 from callcore.tickets.models import Ticket, TicketDepartment, TicketEvent
+from callcore.tickets.workflow import OPEN
 
 SORTS: dict[str, UnaryExpression[Any]] = {
     "received_at": Ticket.received_at.asc(), "-received_at": Ticket.received_at.desc(),
@@ -173,3 +174,13 @@ async def caller_history(db: Database, who: Principal, phone: str, *, limit: int
         calls = await s.scalars(select(Call).where(Call.caller_number == phone)
                                 .order_by(Call.arrived_at.desc()).limit(limit))
         return CallerHistory(tickets=list(tickets), calls=list(calls))
+
+
+async def open_ticket_count(db: Database, phone: str) -> int:
+    """How many of a caller's tickets are still open (the screen pop's flag, T-8), whatever their age:
+    the last few tickets shown may all be closed while an older one still runs. One range of
+    ``ix_tickets_phone_received``."""
+    async with db.session() as s:
+        n = await s.scalar(select(func.count()).select_from(Ticket)
+                           .where(Ticket.phone == phone, Ticket.status.in_(sorted(OPEN))))
+    return int(n or 0)

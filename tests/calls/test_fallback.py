@@ -59,6 +59,8 @@ async def test_a_message_left_while_the_daemon_was_away_is_a_call_written_once(d
     row, events = found
     assert [e.type for e in events] == [ev.ARRIVED, ev.ANSWERED, ev.VOICEMAIL_LEFT, ev.ENDED]
     assert (row.status, row.stage, row.loss_stage, row.caller_name) == ("ended", "voicemail", None, "")
+    # The classifier's answer for any message left (outcomes.py): not lost, whoever chose it.
+    assert row.outcome == "left_by_choice"
     assert row.ended_at == LEFT_AT + timedelta(seconds=7)
     assert events[2].data["recording"].endswith("INBOX/msg0000") and events[2].data["via"] == "fallback"
     # A restarted daemon (a new importer) finds both in the store and writes nothing.
@@ -73,9 +75,15 @@ async def test_a_message_after_a_hand_off_joins_the_call_that_was_handed_off(db:
     journal.emit(cid, ev.HANDED_OFF, {"context": "from-trunk"}, at=LEFT_AT - timedelta(seconds=20))
     journal.emit(cid, ev.ENDED, {"by": "system"}, at=LEFT_AT - timedelta(seconds=20))
     mailbox = tmp_path / "mailbox"
+    await drained(journal, FallbackImporter(db, journal, mailbox, hotline="96881"))
+    handed = await queries.get_call(db, cid)
+    assert handed is not None and (handed[0].outcome, handed[0].loss_stage) == ("closed_by_system", "system")
     message(mailbox, 3, callerid="<13922220007>")
     assert await drained(journal, FallbackImporter(db, journal, mailbox, hotline="96881")) == 1
     found = await queries.get_call(db, cid)
     assert found is not None
     assert [e.type for e in found[1]][-1] == ev.VOICEMAIL_LEFT
+    # Handed back to the dialplan it was the system's doing; the message that came of it, imported
+    # after the call ended, changes the outcome: the caller is to be called back, not lost.
+    assert (found[0].outcome, found[0].loss_stage) == ("left_by_choice", None)
     assert await queries.get_call(db, read_message(mailbox / "INBOX" / "msg0003.txt").call_id) is None

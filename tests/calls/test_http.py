@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -54,7 +55,14 @@ async def test_list_filters_pages_and_masks(client: tuple[TestClient, CallJourna
     r = await c.get(f"/api/v1/calls/{ids[0]}", headers=AUTH)
     detail = await r.json()
     assert detail["caller_number"] == "13800000001" and [e["type"] for e in detail["timeline"]] == ["arrived", "ended"]
-    assert detail["loss_stage"] == "ivr"
+    assert (detail["outcome"], detail["loss_stage"]) == ("lost_in_ivr", "ivr")
+    assert {k: detail[k] for k in ("queue", "agent", "position", "waited", "queue_entered_at", "agent_answered_at",
+                                   "talk_ended_at", "wrap_up_seconds")} == {
+        "queue": None, "agent": None, "position": None, "waited": None, "queue_entered_at": None,
+        "agent_answered_at": None, "talk_ended_at": None, "wrap_up_seconds": 0.0}
+    r = await c.get("/api/v1/calls", params={"caller": "13800000002"}, headers=AUTH)
+    active = (await r.json())["items"][0]
+    assert (active["status"], active["outcome"], active["loss_stage"], active["wrap_up_seconds"]) == ("active", None, None, None)
 
 
 @pytest.mark.parametrize(
@@ -90,3 +98,26 @@ async def test_health_is_503_when_a_component_is_down(client: tuple[TestClient, 
     ctx.health["ami"] = down
     r = await c.get("/api/v1/health")
     assert r.status == 503 and (await r.json())["status"] == "degraded"
+
+
+async def test_an_answered_call_shows_its_outcome_and_the_figures_facts(client: tuple[TestClient, CallJournal]) -> None:  # type: ignore[type-arg]
+    c, journal = client
+    t0 = datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc)
+    cid = journal.new_call_id()
+    for seconds, type_, data in [
+        (0, ev.ARRIVED, {"channel_id": "ch-q", "caller_number": "13800000009"}),
+        (9, ev.QUEUE_ENTERED, {"queue": "general", "position": 2}),
+        (20.5, ev.AGENT_ANSWERED, {"queue": "general", "agent": "1001"}),
+        (20.5, ev.QUEUE_LEFT, {"queue": "general", "reason": ev.LEFT_ANSWERED, "position": 1}),
+        (200, ev.TALK_ENDED, {"agent": "1001", "by": "agent", "wrap_up": 15}), (200, ev.ENDED, {"by": "agent"}),
+    ]:
+        journal.emit(cid, type_, data, at=t0 + timedelta(seconds=seconds))
+    task = asyncio.create_task(journal.run())
+    await asyncio.wait_for(journal.wait_idle(), 10)
+    task.cancel()
+    detail = await (await c.get(f"/api/v1/calls/{cid}", headers=AUTH)).json()
+    assert {k: detail[k] for k in ("outcome", "loss_stage", "queue", "agent", "position", "waited", "queue_entered_at",
+                                   "agent_answered_at", "talk_ended_at", "wrap_up_seconds")} == {
+        "outcome": "answered", "loss_stage": None, "queue": "general", "agent": "1001", "position": 1, "waited": 11.5,
+        "queue_entered_at": "2026-03-02T02:00:09.000Z", "agent_answered_at": "2026-03-02T02:00:20.500Z",
+        "talk_ended_at": "2026-03-02T02:03:20.000Z", "wrap_up_seconds": 15.0}

@@ -1,14 +1,19 @@
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import event
 from sqlalchemy.exc import OperationalError
 
 from callcore.core.bus import EventBus
 from callcore.calls import queries
 from callcore.calls import events as ev
+from callcore.calls.events import CallEventRecord
 from callcore.calls.journal import CallJournal
+from callcore.calls.models import Call
 from callcore.store.db import Database
 
 
@@ -35,7 +40,8 @@ async def test_timeline_folds_into_call_row(db: Database, tmp_path: Path) -> Non
     call, events = found
     assert [e.type for e in events] == [ev.ARRIVED, ev.ANSWERED, ev.IVR_ENTERED, ev.ENDED]
     assert call.caller_name == "张三"
-    assert call.status == "ended" and call.hangup_by == "caller" and call.loss_stage == "ivr"
+    assert call.status == "ended" and call.hangup_by == "caller"
+    assert (call.outcome, call.loss_stage) == ("lost_in_ivr", "ivr")
     assert call.arrived_at.tzinfo is not None and call.arrived_at.microsecond % 1000 == 0
 
 
@@ -69,7 +75,8 @@ async def test_outage_spools_in_order_and_replays_once(db: Database, tmp_path: P
     found = await queries.get_call(db, cid)
     assert found is not None
     assert [e.type for e in found[1]] == [ev.ARRIVED, ev.ANSWERED, ev.ENDED]
-    assert found[0].status == "ended" and found[0].loss_stage is None
+    # Ended by the system with nothing else said: the system closed it, not the caller's loss.
+    assert found[0].status == "ended" and (found[0].outcome, found[0].loss_stage) == ("closed_by_system", "system")
     # A replay of records already written (a commit whose answer was lost) changes nothing.
     await real_write([first])
     again = await queries.get_call(db, cid)
@@ -93,9 +100,11 @@ async def test_later_batches_fold_into_the_stored_row_and_orphans_get_one(db: Da
     call, events = found
     assert call.attributes == {"category": "consultation", "priority": 5}
     assert (call.status, call.stage, call.loss_stage, call.hangup_cause) == ("ended", "refused", "refused", 21)
+    assert call.outcome == "refused"
     assert len(events) == 5 and call.caller_number == "13700000000"
     lost = await queries.get_call(db, orphan)
     assert lost is not None and lost[0].status == "active" and [e.type for e in lost[1]] == [ev.ANSWERED]
+    assert lost[0].outcome is None and lost[0].loss_stage is None  # not ended: no outcome yet
 
 
 async def test_an_arrived_for_a_stored_call_adds_no_second_row(db: Database, tmp_path: Path) -> None:
@@ -108,6 +117,7 @@ async def test_an_arrived_for_a_stored_call_adds_no_second_row(db: Database, tmp
     await _drain(journal)
     found = await queries.get_call(db, cid)
     assert found is not None and found[0].channel_id == "c4" and found[0].status == "ended"
+    assert found[0].outcome == "lost_in_ivr"
     assert [e.type for e in found[1]] == [ev.ARRIVED, ev.ARRIVED, ev.ENDED]
 
 
@@ -148,3 +158,238 @@ async def test_an_event_the_database_refuses_is_set_aside_and_the_rest_are_store
     assert found is not None and [e.type for e in found[1]] == [ev.ARRIVED, ev.ENDED]
     assert not journal.spooled  # not taken for an outage: nothing waits for a replay
     assert bad.id in (tmp_path / "spool.jsonl.bad").read_text(encoding="utf-8")
+
+
+# --- one outcome per ended call (C-2): the sequences the daemon emits ----------------------------
+
+T0 = datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc)
+Step = tuple[float, str, dict[str, Any]]
+
+
+def at(seconds: float) -> datetime:
+    return T0 + timedelta(seconds=seconds)
+
+
+def node(t: float, name: str, kind: str, **more: Any) -> Step:
+    return (t, ev.IVR_NODE, {"node": name, "kind": kind, **more})
+
+
+def prompt(t: float, name: str, type_: str = ev.PROMPT_STARTED) -> Step:
+    return (t, type_, {"prompt": name, "playback_id": f"pb-{name}"})
+
+
+def ended(t: float, by: str) -> Step:
+    return (t, ev.ENDED, {"by": by, "cause": 16, "cause_text": "Normal Clearing"})
+
+
+# Welcome, then the main menu (ivr/main.yaml), as the IVR flow emits them.
+TO_MAIN: list[Step] = [
+    (0, ev.ARRIVED, {"channel_id": "ch-1", "caller_number": "13800000000", "dialed": "96881", "direction": "inbound"}),
+    (0, ev.ANSWERED, {"by": "dialplan"}),
+    (0.1, ev.IVR_ENTERED, {"menu": "main", "version": "2026-11-23.1", "label": ""}),
+    node(0.1, "route", "switch"), node(0.1, "welcome", "play"), prompt(0.1, "welcome.prompt"),
+    prompt(5, "welcome.prompt", ev.PROMPT_FINISHED), node(5, "hours", "hours"), node(5, "main", "menu"),
+    prompt(5, "main.prompt"),
+]
+# Key 1: consultation, the general queue.
+KEY_1: list[Step] = [
+    (7, ev.DTMF, {"digit": "1"}), prompt(7, "main.prompt", ev.PROMPT_FINISHED), node(7, "consult", "set"),
+    (7, ev.ATTRIBUTE_SET, {"name": "category", "value": "consultation"}), node(7, "queue_general", "queue"),
+]
+# Nobody to take the call: the not_available hangup node's apology.
+APOLOGY: list[Step] = [
+    *TO_MAIN, *KEY_1, node(7, "queue_general", "queue", unavailable=True, target="general"),
+    node(7, "not_available", "hangup"), prompt(7, "not_available.prompt"),
+]
+# The queue takes the call: the caller waits in third place from 9 s.
+QUEUED: list[Step] = [
+    *TO_MAIN, *KEY_1, prompt(7, "queue_general.prompt"), prompt(9, "queue_general.prompt", ev.PROMPT_FINISHED),
+    (9, ev.IVR_LEFT, {"how": "queue", "node": "queue_general", "menu": "main", "target": "general"}),
+    (9, ev.QUEUE_ENTERED, {"queue": "general", "position": 3, "priority": 0, "seq": 12}),
+]
+
+
+def queue_left(t: float, reason: str, position: int, waited: float) -> Step:
+    return (t, ev.QUEUE_LEFT, {"queue": "general", "reason": reason, "position": position, "waited": waited})
+
+
+def ring(t: float, agent: str, reason: str | None = None) -> Step:
+    if reason is None:
+        return (t, ev.AGENT_RINGING, {"queue": "general", "agent": agent, "attempt": 1, "channel_id": f"agent-{agent}"})
+    return (t, ev.AGENT_RING_ENDED, {"queue": "general", "agent": agent, "reason": reason})
+
+
+async def stored(journal: CallJournal, *batches: list[Step]) -> Call:
+    """One call's events emitted at their times, each list a batch of its own; the row as stored."""
+    cid = journal.new_call_id()
+    for batch in batches:
+        for t, type_, data in batch:
+            journal.emit(cid, type_, data, at=at(t))
+        await _drain(journal)
+    found = await queries.get_call(journal.db, cid)
+    assert found is not None
+    return found[0]
+
+
+def facts(call: Call) -> tuple[Any, ...]:
+    return (call.outcome, call.loss_stage, call.queue, call.agent, call.position, call.waited, call.queue_entered_at,
+            call.agent_answered_at, call.talk_ended_at, call.wrap_up_seconds)
+
+
+async def test_the_apology_heard_to_the_end_is_closed_by_the_system(db: Database, tmp_path: Path) -> None:
+    call = await stored(CallJournal(db, tmp_path / "spool.jsonl"), APOLOGY, [
+        prompt(13, "not_available.prompt", ev.PROMPT_FINISHED),
+        (13, ev.IVR_LEFT, {"how": "hangup", "node": "not_available", "menu": "main", "reason": "unavailable"}),
+        (13, ev.HANGUP_REQUESTED, {"reason": "unavailable"}), ended(13.1, "system")])
+    # Was: no loss stage at all (hung up by the system), so the closed hotline went uncounted.
+    assert facts(call) == ("closed_by_system", "system", None, None, None, None, None, None, None, 0.0)
+
+
+async def test_hanging_up_during_the_apology_is_not_lost_in_the_ivr(db: Database, tmp_path: Path) -> None:
+    call = await stored(CallJournal(db, tmp_path / "spool.jsonl"), [*APOLOGY, (
+        9, ev.IVR_LEFT, {"how": "caller_hangup", "node": "not_available", "menu": "main", "lost": True}),
+        ended(9, "caller")])
+    assert (call.hangup_by, call.outcome, call.loss_stage) == ("caller", "closed_by_system", "system")
+
+
+async def test_a_caller_who_heard_the_ticket_status_was_served(db: Database, tmp_path: Path) -> None:
+    lookup: list[Step] = [
+        (7, ev.DTMF, {"digit": "3"}), prompt(7, "main.prompt", ev.PROMPT_FINISHED), node(7, "query", "collect"),
+        prompt(7, "query.prompt"), *[(10 + i, ev.DTMF, {"digit": d}) for i, d in enumerate("20260301#")],
+        node(18, "lookup", "lookup"), node(18, "lookup", "lookup", found=True, status="processing"),
+        prompt(18, "lookup.status"), prompt(26, "lookup.status", ev.PROMPT_FINISHED), node(26, "after_lookup", "menu"),
+        prompt(26, "after_lookup.prompt"),
+    ]
+    call = await stored(CallJournal(db, tmp_path / "spool.jsonl"), [*TO_MAIN, *lookup], [
+        (29, ev.IVR_LEFT, {"how": "caller_hangup", "node": "after_lookup", "menu": "main", "lost": True}),
+        ended(29, "caller")])
+    # Was: lost in the IVR (the caller hung up in a menu).
+    assert (call.outcome, call.loss_stage) == ("served_by_self_service", None)
+
+
+async def test_answered_with_the_handle_facts(db: Database, tmp_path: Path) -> None:
+    call = await stored(CallJournal(db, tmp_path / "spool.jsonl"), [
+        *QUEUED, (39, ev.ANNOUNCEMENT, {"kind": ev.ANNOUNCE_POSITION, "position": 2, "expected_seconds": 40}),
+        ring(50, "1001"), ring(56, "1001", ev.RING_ANSWERED),
+        (56, ev.AGENT_ANSWERED, {"queue": "general", "agent": "1001", "waited": 47}),
+        queue_left(56, ev.LEFT_ANSWERED, 1, 47), (56, ev.ANNOUNCEMENT, {"kind": ev.ANNOUNCE_AGENT, "agent": "1001"}),
+        (59, ev.BRIDGED, {"agent": "1001", "bridge_id": "call-x"}), (59, ev.TALK_STARTED, {"agent": "1001"}),
+    ], [(239, ev.TALK_ENDED, {"agent": "1001", "by": "caller", "wrap_up": 30}), ended(239, "caller")])
+    assert facts(call) == ("answered", None, "general", "1001", 1, 47.0, at(9), at(56), at(239), 30.0)
+    assert call.answered_at == at(0)  # the daemon answering the channel, not the agent
+
+
+async def test_abandoned_in_the_queue_with_the_place_and_the_wait(db: Database, tmp_path: Path) -> None:
+    call = await stored(CallJournal(db, tmp_path / "spool.jsonl"), [
+        *QUEUED, (39, ev.ANNOUNCEMENT, {"kind": ev.ANNOUNCE_POSITION, "position": 2, "expected_seconds": 40}),
+        queue_left(54, ev.LEFT_CALLER_HANGUP, 2, 45), ended(54, "caller")])
+    assert facts(call) == ("abandoned_in_queue", "queue", "general", None, 2, 45.0, at(9), None, None, 0.0)
+
+
+async def test_lost_while_an_agents_phone_rang(db: Database, tmp_path: Path) -> None:
+    call = await stored(CallJournal(db, tmp_path / "spool.jsonl"), QUEUED, [
+        ring(20, "1002"), ring(31, "1002", ev.RING_CALLER_GONE), queue_left(31, ev.LEFT_CALLER_HANGUP, 1, 22),
+        ended(31, "caller")])
+    assert facts(call) == ("lost_while_ringing", "ringing", "general", "1002", 1, 22.0, at(9), None, None, 0.0)
+
+
+async def test_a_short_abandon_and_its_threshold(db: Database, tmp_path: Path) -> None:
+    steps = [*QUEUED, queue_left(12, ev.LEFT_CALLER_HANGUP, 3, 3), ended(12, "caller")]
+    call = await stored(CallJournal(db, tmp_path / "spool.jsonl"), steps)
+    assert (call.outcome, call.loss_stage, call.waited) == ("short_abandon", "short", 3.0)
+    stricter = await stored(CallJournal(db, tmp_path / "spool2.jsonl", short_abandon_seconds=2), steps)
+    assert (stricter.outcome, stricter.loss_stage) == ("abandoned_in_queue", "queue")
+
+
+async def test_a_queue_timeout(db: Database, tmp_path: Path) -> None:
+    call = await stored(CallJournal(db, tmp_path / "spool.jsonl"), QUEUED, [
+        queue_left(609, ev.LEFT_TIMEOUT, 2, 600), prompt(609, "queue.max_wait"),
+        prompt(615, "queue.max_wait", ev.PROMPT_FINISHED), (615, ev.HANGUP_REQUESTED, {"reason": "normal"}),
+        ended(615.1, "system")])
+    assert facts(call) == ("queue_timeout", "timeout", "general", None, 2, 600.0, at(9), None, None, 0.0)
+
+
+async def test_self_service_nodes_are_the_journals_to_give(db: Database, tmp_path: Path) -> None:
+    steps = [*TO_MAIN, (7, ev.DTMF, {"digit": "4"}), node(7, "info", "menu"), (9, ev.DTMF, {"digit": "1"}),
+             node(9, "office_hours", "play"), prompt(9, "office_hours.prompt"), ended(20, "caller")]
+    assert (await stored(CallJournal(db, tmp_path / "a.jsonl"), steps)).outcome == "lost_in_ivr"
+    journal = CallJournal(db, tmp_path / "b.jsonl", self_service_nodes=frozenset({"office_hours"}))
+    assert (await stored(journal, steps)).outcome == "served_by_self_service"
+
+
+async def test_a_call_without_arrived_is_still_classified(db: Database, tmp_path: Path) -> None:
+    # Its ``arrived`` was lost with the producer's state: the row is made from the first event seen.
+    call = await stored(CallJournal(db, tmp_path / "spool.jsonl"), [
+        (9, ev.QUEUE_ENTERED, {"queue": "general", "position": 1}), queue_left(60, ev.LEFT_CALLER_HANGUP, 1, 51),
+        ended(60, "caller")])
+    assert call.arrived_at == at(9) and facts(call)[:6] == ("abandoned_in_queue", "queue", "general", None, 1, 51.0)
+    lone = await stored(CallJournal(db, tmp_path / "spool2.jsonl"), [ended(5, "unknown")])
+    assert (lone.status, lone.outcome, lone.loss_stage) == ("ended", "lost_in_ivr", "ivr")
+
+
+async def test_an_ended_replayed_or_repeated_changes_nothing(db: Database, tmp_path: Path) -> None:
+    journal = CallJournal(db, tmp_path / "spool.jsonl")
+    cid = journal.new_call_id()
+    for t, type_, data in [*QUEUED, ring(20, "1002"), ring(31, "1002", ev.RING_CALLER_GONE),
+                           queue_left(31, ev.LEFT_CALLER_HANGUP, 1, 22)]:
+        journal.emit(cid, type_, data, at=at(t))
+    last = journal.emit(cid, ev.ENDED, {"by": "caller"}, at=at(31))
+    await _drain(journal)
+    found = await queries.get_call(db, cid)
+    assert found is not None
+    first, events = found
+    await journal.write([last])  # a replay (the spool after a commit whose answer was lost)
+    # The reconciler closing it again, later, as if it had ended while the daemon was away.
+    journal.emit(cid, ev.RECONCILED, {"action": "closed"}, at=at(90))
+    journal.emit(cid, ev.ENDED, {"by": "unknown"}, at=at(90))
+    await _drain(journal)
+    again = await queries.get_call(db, cid)
+    assert again is not None and len(again[1]) == len(events) + 2
+    assert facts(again[0]) == facts(first) and (again[0].ended_at, again[0].hangup_by) == (at(31), "caller")
+    assert first.outcome == "lost_while_ringing"
+
+
+async def test_timeline_order_is_time_then_seq_across_a_restart(db: Database, tmp_path: Path) -> None:
+    # The daemon was killed while 1001's phone rang for a queued caller, who then hung up; the next
+    # daemon (its seq counter back at 1) closes the call. In seq order its ``ended`` would come
+    # before the caller even arrived and the call would read as lost in the menus.
+    journal = CallJournal(db, tmp_path / "spool.jsonl")
+    cid = journal.new_call_id()
+    before = [*QUEUED, ring(40, "1001")]
+    records = [CallEventRecord(id=f"old-{n}", call_id=cid, seq=5000 + n, at=at(t), type=type_, data=data)
+               for n, (t, type_, data) in enumerate(before)]
+    records += [CallEventRecord(id="new-1", call_id=cid, seq=1, at=at(70), type=ev.RECONCILED,
+                                data={"action": "closed", "reason": "channel ended while the daemon was away"}),
+                CallEventRecord(id="new-2", call_id=cid, seq=2, at=at(70), type=ev.ENDED, data={"by": "unknown"})]
+    await journal.write(records[:-2])
+    await journal.write(records[-2:])
+    found = await queries.get_call(db, cid)
+    assert found is not None
+    assert facts(found[0])[:6] == ("lost_while_ringing", "ringing", "general", "1001", 3, 61.0)
+
+
+async def test_one_batch_of_many_ended_calls_reads_their_timelines_once(db: Database, tmp_path: Path) -> None:
+    journal = CallJournal(db, tmp_path / "spool.jsonl")
+    ids = [journal.new_call_id() for _ in range(3)]
+    for cid in ids:
+        for t, type_, data in QUEUED:
+            journal.emit(cid, type_, data, at=at(t))
+    await _drain(journal)
+    statements: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", seen)
+    try:
+        for n, cid in enumerate(ids):
+            journal.emit(cid, ev.QUEUE_LEFT, {"queue": "general", "reason": ev.LEFT_CALLER_HANGUP}, at=at(20 + n))
+            journal.emit(cid, ev.ENDED, {"by": "caller"}, at=at(20 + n))
+        await _drain(journal)
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", seen)
+    # Timelines read back (the look-up of already stored event ids is another matter: a replay's).
+    reads = [s for s in statements if s.lstrip().startswith("SELECT") and "WHERE call_events.call_id IN" in s]
+    assert len(reads) == 1, statements
+    rows = [await queries.get_call(db, cid) for cid in ids]
+    assert [(r[0].outcome, r[0].waited) for r in rows if r] == [("abandoned_in_queue", 11.0 + n) for n in range(3)]

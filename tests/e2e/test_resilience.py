@@ -121,7 +121,7 @@ async def test_daemon_not_running_the_caller_hears_the_fallback_and_leaves_a_mes
         [row] = await stack.wait_for_calls(1, caller="13922220005")
         assert await _types(stack, row["id"]) == ["arrived", "answered", "voicemail_left", "ended"]
         detail = await stack.call_detail(row["id"])
-        assert detail["stage"] == "voicemail" and detail["loss_stage"] is None, detail
+        assert detail["stage"] == "voicemail" and (detail["outcome"], detail["loss_stage"]) == ("left_by_choice", None), detail
     finally:
         await stack.stop_daemon()
 

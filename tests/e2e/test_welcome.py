@@ -19,7 +19,7 @@ async def test_welcome_call_is_answered_and_stored_with_its_timeline(daemon: Sta
     assert row["caller_number"] == "139****2222"  # masked in lists
     assert detail["caller_name"] == "李四"
     assert detail["dialed"] == "96881"
-    assert detail["hangup_by"] == "system" and detail["loss_stage"] is None
+    assert detail["hangup_by"] == "system" and (detail["outcome"], detail["loss_stage"]) == ("closed_by_system", "system")
     types = [e["type"] for e in detail["timeline"]]
     assert types == ["arrived", "answered", "prompt_started", "prompt_finished", "hangup_requested", "ended"]
     finished = detail["timeline"][3]

@@ -6,8 +6,10 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
+from callcore.calls import events as ev
+from callcore.calls import outcomes as oc
+from callcore.calls.outcomes import TimelineEvent, classify
 from callcore.queues import figures as fg
-from callcore.queues import outcomes as oc
 from callcore.queues.figures import CallFacts
 
 T0 = datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc)  # 10:00 in Beijing
@@ -160,3 +162,22 @@ def test_facts_are_checked() -> None:
         call("x", oc.ABANDONED_IN_QUEUE, arrived=0, entered=0, answered=1, ended=1)
     with pytest.raises(ValueError, match="wrap_up"):
         call("x", oc.ANSWERED, arrived=0, answered=1, ended=2, wrap=-1)
+
+
+def test_facts_from_a_classified_timeline_are_the_ones_counted_by_hand() -> None:
+    # Call A of the day, as the daemon emits it: the figures read the classifier's outcome.
+    def e(at: float, type_: str, **data: object) -> TimelineEvent:
+        moment = s(at)
+        assert moment is not None
+        return TimelineEvent(type_, moment, data)
+
+    timeline = [e(0, ev.ARRIVED), e(10, ev.QUEUE_ENTERED, queue="general", position=1),
+                e(20, ev.AGENT_RINGING, queue="general", agent="1001"),
+                e(25, ev.AGENT_RING_ENDED, queue="general", agent="1001", reason=ev.RING_ANSWERED),
+                e(25, ev.AGENT_ANSWERED, queue="general", agent="1001"), e(27, ev.TALK_STARTED, agent="1001"),
+                e(205, ev.TALK_ENDED, agent="1001", by="caller", wrap_up=30), e(215, ev.ENDED, by="caller")]
+    arrived_at, ended_at = s(0), s(215)
+    assert arrived_at is not None and ended_at is not None
+    facts = CallFacts.of(classify(timeline), arrived_at=arrived_at, ended_at=ended_at, call_id="A")
+    assert facts == DAY[0]
+    assert fg.handle_seconds(facts) == 210

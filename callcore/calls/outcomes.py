@@ -1,7 +1,11 @@
 """Every call ends in exactly one outcome (C-2): a pure classifier over the call's timeline.
 
-``classify`` reads the events in the order they were emitted (the journal's ``seq`` order) and
-decides by precedence, first match wins:
+The journal stores it on the call row when the call ends (``journal.py``), so the loss counts and
+the figures read one stored answer instead of each re-deciding from the events.
+
+``classify`` reads the events in timeline order (by ``at``, ties by the journal's ``seq``: ``seq``
+alone restarts with every daemon process, and a call parked in Stasis outlives the process that
+answered it) and decides by precedence, first match wins:
 
 1. ``answered``: an agent picked up (``agent_answered``, or ``talk_started``). Not the journal's
    ``answered``, which is the daemon answering the channel. A caller who hangs up while hearing
@@ -28,17 +32,23 @@ decides by precedence, first match wins:
 
 Who hung up comes from ``ended`` (``by``): ``unknown`` (the daemon was away) is taken as the
 caller, so a loss is never hidden. Waits are measured from the first ``queue_entered``.
+
+A message taken by the dialplan's fallback (``voicemail_left`` with ``via=fallback``) is rule 4
+like any other: the classifier cannot tell whether the caller chose it or was sent there (the
+daemon was down, or handed the call back at shutdown), and a caller who left a message will be
+called back, so it is not counted lost either way.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
-from callcore.queues import events as ev
-from callcore.queues.errors import UnfinishedCall
+from callcore.calls import events as ev
+from callcore.core.errors import DomainError
 
 ANSWERED: Final = "answered"
 LOST_IN_IVR: Final = "lost_in_ivr"
@@ -58,6 +68,19 @@ LOSS_STAGE: Final[Mapping[str, str]] = {
     QUEUE_TIMEOUT: "timeout", SHORT_ABANDON: "short", CLOSED_BY_SYSTEM: "system",
 }
 SHORT_ABANDON_SECONDS: Final = 5.0
+# The event types ``classify`` reads. Leaving the others out of a timeline (prompts, keys,
+# attributes: most of an IVR call's events) changes no outcome, so the journal reads only these.
+READS: Final = frozenset({
+    ev.QUEUE_ENTERED, ev.ANNOUNCEMENT, ev.AGENT_RINGING, ev.AGENT_RING_ENDED, ev.AGENT_ANSWERED, ev.TALK_STARTED,
+    ev.TALK_ENDED, ev.QUEUE_LEFT, ev.REFUSED, ev.IVR_NODE, ev.IVR_LEFT, ev.HANGUP_REQUESTED, ev.HANDED_OFF,
+    ev.VOICEMAIL_LEFT, ev.CALLBACK_REQUESTED, ev.ENDED,
+})
+
+
+class UnfinishedCall(DomainError, ValueError):
+    """A timeline without its ``ended`` event has no outcome yet."""
+
+    error_id = "call_not_ended"
 
 
 @dataclass(frozen=True)
@@ -71,14 +94,20 @@ class TimelineEvent:
 
 @dataclass(frozen=True, kw_only=True)
 class Outcome:
-    """The outcome and what the figures need with it: ``position`` and ``waited`` (seconds since
-    the first queue entry) at the moment the caller was answered, hung up or timed out."""
+    """The outcome and what the figures need with it (``figures.CallFacts``): ``position`` and
+    ``waited`` (seconds since the first queue entry) at the moment the caller was answered, hung up
+    or timed out; when the caller first entered a queue, when an agent first picked up, when the
+    conversation ended and the wrap-up it earned the agent (handle time = talk + wrap-up)."""
 
     kind: str
     queue: str | None = None
     agent: str | None = None
     position: int | None = None
     waited: float | None = None
+    queue_entered_at: datetime | None = None
+    answered_at: datetime | None = None
+    talk_ended_at: datetime | None = None
+    wrap_up_seconds: float = 0.0
 
     @property
     def loss_stage(self) -> str | None:
@@ -98,6 +127,8 @@ class _Walk:
     last_rung: str | None = None
     answered_at: datetime | None = None
     agent: str | None = None
+    talk_ended_at: datetime | None = None
+    wrap_up: float = 0.0
     refused: bool = False
     self_service: bool = False
     closing: bool = False
@@ -128,6 +159,10 @@ class _Walk:
             if self.answered_at is None:
                 self.answered_at = e.at
                 self.agent = str(d.get("agent") or self.last_rung or "") or None
+        elif t == ev.TALK_ENDED:
+            if self.talk_ended_at is None:
+                self.talk_ended_at = e.at
+                self.wrap_up = _wrap_up(d.get("wrap_up"))
         elif t == ev.QUEUE_LEFT:
             self.in_queue, self.left_reason, self.left_at = False, str(d.get("reason", "")), e.at
             self.position = _int(d.get("position"), self.position)
@@ -157,6 +192,16 @@ def _int(value: Any, default: int | None) -> int | None:
         return default
 
 
+def _wrap_up(value: Any) -> float:
+    """Seconds of wrap-up from the event; anything but a finite number above zero counts as none,
+    so a bad value never shortens a handle time or makes it infinite."""
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        return 0.0
+    return seconds if math.isfinite(seconds) and seconds > 0 else 0.0
+
+
 def _seconds(since: datetime | None, until: datetime | None) -> float | None:
     """Seconds from ``since`` to ``until``; None when either is unknown or they are out of order
     (a queue entered only after the agent answered, e.g. a transfer, is no wait)."""
@@ -177,7 +222,9 @@ def classify(timeline: Iterable[TimelineEvent], *, short_abandon_seconds: float 
         raise UnfinishedCall("the call has not ended: no outcome yet")
 
     def out(kind: str, *, agent: str | None = None, waited: float | None = None) -> Outcome:
-        return Outcome(kind=kind, queue=w.queue, agent=agent, position=w.position, waited=waited)
+        return Outcome(kind=kind, queue=w.queue, agent=agent, position=w.position, waited=waited,
+                       queue_entered_at=w.entered_at, answered_at=w.answered_at, talk_ended_at=w.talk_ended_at,
+                       wrap_up_seconds=w.wrap_up)
 
     if w.answered_at is not None:
         return out(ANSWERED, agent=w.agent, waited=_seconds(w.entered_at, w.answered_at))

@@ -9,17 +9,20 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from callcore.queues import events as ev
-from callcore.queues import outcomes as oc
-from callcore.queues.errors import UnfinishedCall
-from callcore.queues.outcomes import Outcome, TimelineEvent, classify
+from callcore.calls import events as ev
+from callcore.calls import outcomes as oc
+from callcore.calls.outcomes import Outcome, TimelineEvent, UnfinishedCall, classify
 
 T0 = datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc)
 Step = tuple[float, str, dict[str, Any]]
 
 
 def tl(*steps: Step) -> list[TimelineEvent]:
-    return [TimelineEvent(type_, T0 + timedelta(seconds=at), data) for at, type_, data in steps]
+    return [TimelineEvent(type_, at(t), data) for t, type_, data in steps]
+
+
+def at(seconds: float) -> datetime:
+    return T0 + timedelta(seconds=seconds)
 
 
 # Arrival and menus, then the caller picks the general queue at 10 s.
@@ -51,7 +54,8 @@ def test_answered() -> None:
                (20.5, ev.ANNOUNCEMENT, {"kind": ev.ANNOUNCE_AGENT}), (23, ev.BRIDGED, {"agent": "1001"}),
                (23, ev.QUEUE_LEFT, {"queue": "general", "reason": ev.LEFT_ANSWERED, "position": 1}), ended(200))
     # Waited from queue entry (10 s) to the agent picking up (20 s): 10 s.
-    assert classify(calls) == Outcome(kind=oc.ANSWERED, queue="general", agent="1001", position=1, waited=10)
+    assert classify(calls) == Outcome(kind=oc.ANSWERED, queue="general", agent="1001", position=1, waited=10,
+                                      queue_entered_at=at(10), answered_at=at(20))
 
 
 def test_answered_even_if_the_caller_hangs_up_during_the_agents_number() -> None:
@@ -77,19 +81,21 @@ def test_abandoned_in_queue_with_position_and_wait_at_that_moment() -> None:
                (100, ev.QUEUE_LEFT, {"queue": "general", "reason": ev.LEFT_CALLER_HANGUP, "position": 2}),
                ended(100.2))
     # Entered at 10 s in 5th place, hung up at 100 s in 2nd place: waited 90 s.
-    assert classify(calls) == Outcome(kind=oc.ABANDONED_IN_QUEUE, queue="general", position=2, waited=90)
+    assert classify(calls) == Outcome(kind=oc.ABANDONED_IN_QUEUE, queue="general", position=2, waited=90,
+                                      queue_entered_at=at(10))
     assert classify(calls).loss_stage == "queue"
 
 
 def test_abandoned_without_queue_left_uses_the_last_known_position_and_the_end() -> None:
     calls = tl(*TO_QUEUE, (70, ev.ANNOUNCEMENT, {"kind": ev.ANNOUNCE_POSITION, "position": 3}), ended(130))
-    assert classify(calls) == Outcome(kind=oc.ABANDONED_IN_QUEUE, queue="general", position=3, waited=120)
+    assert classify(calls) == Outcome(kind=oc.ABANDONED_IN_QUEUE, queue="general", position=3, waited=120,
+                                      queue_entered_at=at(10))
 
 
 def test_lost_while_ringing() -> None:
     calls = tl(*TO_QUEUE, ring(30, "1001"), ring_ended(45, "1001", ev.RING_NO_ANSWER), ring(50, "1002"), ended(55))
     assert classify(calls) == Outcome(kind=oc.LOST_WHILE_RINGING, queue="general", agent="1002", position=5,
-                                      waited=45)
+                                      waited=45, queue_entered_at=at(10))
     assert classify(calls).loss_stage == "ringing"
 
 
@@ -97,7 +103,7 @@ def test_lost_while_ringing_when_the_daemon_ends_the_ring_first() -> None:
     calls = tl(*TO_QUEUE, ring(30, "1001"), ring_ended(40, "1001", ev.RING_CALLER_GONE),
                (40, ev.QUEUE_LEFT, {"queue": "general", "reason": ev.LEFT_CALLER_HANGUP, "position": 1}), ended(40))
     assert classify(calls) == Outcome(kind=oc.LOST_WHILE_RINGING, queue="general", agent="1001", position=1,
-                                      waited=30)
+                                      waited=30, queue_entered_at=at(10))
 
 
 def test_a_ring_that_ended_earlier_does_not_make_it_a_ringing_loss() -> None:
@@ -108,7 +114,8 @@ def test_a_ring_that_ended_earlier_does_not_make_it_a_ringing_loss() -> None:
 def test_queue_timeout_even_if_a_message_follows() -> None:
     calls = tl(*TO_QUEUE, (610, ev.QUEUE_LEFT, {"queue": "general", "reason": ev.LEFT_TIMEOUT, "position": 4}),
                (640, ev.VOICEMAIL_LEFT, {"mailbox": "general"}), ended(641))
-    assert classify(calls) == Outcome(kind=oc.QUEUE_TIMEOUT, queue="general", position=4, waited=600)
+    assert classify(calls) == Outcome(kind=oc.QUEUE_TIMEOUT, queue="general", position=4, waited=600,
+                                      queue_entered_at=at(10))
 
 
 @pytest.mark.parametrize("how", [ev.LEFT_VOICEMAIL, ev.LEFT_CALLBACK])
@@ -142,7 +149,8 @@ def test_refused_by_policy_and_at_the_door() -> None:
 
 def test_short_abandon() -> None:
     calls = tl(*TO_QUEUE, ended(13))
-    assert classify(calls) == Outcome(kind=oc.SHORT_ABANDON, queue="general", position=5, waited=3)
+    assert classify(calls) == Outcome(kind=oc.SHORT_ABANDON, queue="general", position=5, waited=3,
+                                      queue_entered_at=at(10))
     assert classify(calls, short_abandon_seconds=2).kind == oc.ABANDONED_IN_QUEUE
     assert classify(tl(*TO_QUEUE, ended(15))).kind == oc.ABANDONED_IN_QUEUE  # exactly 5 s is not short
     # Short wins over ringing: an agent rung at once does not turn a misdial into a ringing loss.
@@ -195,13 +203,14 @@ def test_closed_by_system_after_the_closing_message() -> None:
 def test_closed_by_system_while_queued() -> None:
     handed = tl(*TO_QUEUE, (60, ev.QUEUE_LEFT, {"queue": "general", "reason": ev.LEFT_SYSTEM, "position": 2}),
                 (60, ev.HANDED_OFF, {"context": "callcore-fallback"}), ended(60, "system"))
-    assert classify(handed) == Outcome(kind=oc.CLOSED_BY_SYSTEM, queue="general", position=2)
+    assert classify(handed) == Outcome(kind=oc.CLOSED_BY_SYSTEM, queue="general", position=2, queue_entered_at=at(10))
     # The apology after a hand-off, hung up on by the caller: still the system's doing.
     handed_then_caller = tl(*TO_QUEUE, (60, ev.QUEUE_LEFT, {"queue": "general", "reason": ev.LEFT_SYSTEM}),
                             ended(65))
     assert classify(handed_then_caller).kind == oc.CLOSED_BY_SYSTEM
     cut = tl(*TO_QUEUE, ended(60, "system"))
-    assert classify(cut) == Outcome(kind=oc.CLOSED_BY_SYSTEM, queue="general", position=5, waited=50)
+    assert classify(cut) == Outcome(kind=oc.CLOSED_BY_SYSTEM, queue="general", position=5, waited=50,
+                                    queue_entered_at=at(10))
 
 
 def test_an_unknown_hang_up_counts_against_us() -> None:
@@ -214,17 +223,63 @@ def test_an_unfinished_call_has_no_outcome() -> None:
         classify(tl(*TO_QUEUE))
 
 
+# --- what the figures need ------------------------------------------------------------------------
+
+def talk_ended(at_: float, wrap_up: Any = 30, by: str = "caller") -> Step:
+    return (at_, ev.TALK_ENDED, {"agent": "1001", "by": by, "wrap_up": wrap_up})
+
+
+def test_answered_carries_the_times_and_the_wrap_up_of_the_first_talk() -> None:
+    calls = tl(*TO_QUEUE, ring(12, "1001"), (20, ev.AGENT_ANSWERED, {"queue": "general", "agent": "1001"}),
+               (23, ev.TALK_STARTED, {"agent": "1001"}), talk_ended(180, by="agent"),
+               (181, ev.SURVEY, {"score": 5}), talk_ended(190, wrap_up=99), ended(200))
+    outcome = classify(calls)
+    assert (outcome.queue_entered_at, outcome.answered_at, outcome.talk_ended_at) == (at(10), at(20), at(180))
+    assert outcome.wrap_up_seconds == 30
+
+
+def test_talk_started_alone_is_the_answer_and_no_talk_ended_means_no_wrap_up() -> None:
+    outcome = classify(tl(*TO_QUEUE, ring(12, "1001"), (21, ev.TALK_STARTED, {"agent": "1001"}), ended(90)))
+    assert (outcome.answered_at, outcome.talk_ended_at, outcome.wrap_up_seconds) == (at(21), None, 0.0)
+
+
+def test_the_first_queue_entered_is_kept_across_a_second_queue() -> None:
+    calls = tl(*TO_QUEUE, (40, ev.QUEUE_LEFT, {"queue": "general", "reason": ev.LEFT_SYSTEM}),
+               (40, ev.QUEUE_ENTERED, {"queue": "complaints", "position": 2}), ended(90))
+    outcome = classify(calls)
+    assert (outcome.kind, outcome.queue, outcome.queue_entered_at, outcome.waited) == \
+        (oc.ABANDONED_IN_QUEUE, "complaints", at(10), 80)
+
+
+def test_a_call_that_never_queued_has_none_of_the_queue_facts() -> None:
+    outcome = classify(tl(*MENUS, ended(30)))
+    assert (outcome.queue_entered_at, outcome.answered_at, outcome.talk_ended_at, outcome.wrap_up_seconds) == \
+        (None, None, None, 0.0)
+
+
+@pytest.mark.parametrize("wrap_up", [None, "soon", -5, float("nan"), float("inf"), [30]])
+def test_a_bad_wrap_up_counts_as_none(wrap_up: Any) -> None:
+    calls = tl(*TO_QUEUE, (20, ev.AGENT_ANSWERED, {"agent": "1001"}), talk_ended(100, wrap_up), ended(101))
+    assert classify(calls).wrap_up_seconds == 0.0
+
+
+def test_a_wrap_up_given_as_text_is_read() -> None:
+    calls = tl(*TO_QUEUE, (20, ev.AGENT_ANSWERED, {"agent": "1001"}), talk_ended(100, "12.5"), ended(101))
+    assert classify(calls).wrap_up_seconds == 12.5
+
+
 # --- properties ----------------------------------------------------------------------------------
 
 any_step = st.tuples(
     st.sampled_from([ev.QUEUE_ENTERED, ev.AGENT_RINGING, ev.AGENT_RING_ENDED, ev.AGENT_ANSWERED, ev.QUEUE_LEFT,
                      ev.ANNOUNCEMENT, ev.IVR_NODE, ev.IVR_LEFT, ev.REFUSED, ev.VOICEMAIL_LEFT, ev.HANGUP_REQUESTED,
-                     ev.CALLBACK_REQUESTED, ev.HANDED_OFF, ev.TALK_STARTED]),
+                     ev.CALLBACK_REQUESTED, ev.HANDED_OFF, ev.TALK_STARTED, ev.TALK_ENDED]),
     st.fixed_dictionaries({}, optional={
         "queue": st.sampled_from(["general", "complaints"]), "agent": st.sampled_from(["1001", "1002"]),
         "position": st.integers(1, 9) | st.just("x"), "reason": st.sampled_from([*ev.LEFT_REASONS, *ev.RING_REASONS]),
         "kind": st.sampled_from(["lookup", "hangup", "menu", ev.ANNOUNCE_POSITION]), "found": st.booleans(),
         "how": st.sampled_from(["hangup", "queue", "caller_hangup"]),
+        "wrap_up": st.floats(allow_nan=True) | st.text(max_size=3),
     }),
 )
 
@@ -238,3 +293,7 @@ def test_every_ended_call_gets_exactly_one_known_outcome(steps: list[tuple[str, 
     assert outcome.waited is None or outcome.waited >= 0
     if any(t in (ev.AGENT_ANSWERED, ev.TALK_STARTED) for t, _ in steps):
         assert outcome.kind == oc.ANSWERED
+    # What figures.CallFacts requires of the facts it is built from.
+    assert (outcome.answered_at is not None) == (outcome.kind == oc.ANSWERED)
+    assert 0 <= outcome.wrap_up_seconds < float("inf")
+    assert (outcome.queue_entered_at is not None) == any(t == ev.QUEUE_ENTERED for t, _ in steps)

@@ -1,0 +1,173 @@
+"""Agents' own controls (log in, pause, resume, end wrap-up), the agent's live feed with its screen
+pops (T-8), a call's screen pop by id, and the supervisors' wallboard (REST and live)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from aiohttp import WSMsgType, web
+from pydantic import Field
+from sqlalchemy import select
+
+from callcore.api.router import ApiRequest, Router, dump
+from callcore.api.stream import relay
+from callcore.api.validation import InputModel
+from callcore.calls.models import Call
+from callcore.core.errors import Forbidden, NotFound
+from callcore.core.identity import AGENT, FLOOR_MANAGERS, STATS_READERS, Principal
+from callcore.core.privacy import mask_phone
+from callcore.queues.agents import AgentState
+from callcore.queues.card import CallerCard, caller_card
+from callcore.queues.directory import AgentDirectory
+from callcore.queues.services import QueueService
+from callcore.tickets.services import TicketService
+
+router = Router("/api/v1")
+
+AGENT_OR_FLOOR = FLOOR_MANAGERS | {AGENT}
+WALLBOARD_READERS = STATS_READERS | FLOOR_MANAGERS
+# Seconds between the wallboard's live snapshots (a wallboard's clocks tick in seconds).
+WALLBOARD_PERIOD = 1.0
+
+
+class PauseIn(InputModel):
+    reason: str = Field(min_length=1, max_length=64, description="why, e.g. 休息, 培训, 会议")
+
+
+async def _may_act_for(req: ApiRequest[Any, Any], number: str) -> None:
+    """An agent acts only for themself; supervisors and admins for any agent."""
+    user = req.user
+    if user.role in FLOOR_MANAGERS:
+        return
+    own = await req.ctx.get(AgentDirectory).for_user(user.user_id)
+    if own.number != number:
+        raise Forbidden("an agent may act only for their own number")
+
+
+def state_json(s: AgentState) -> dict[str, Any]:
+    return {"number": s.agent_id, "status": s.status, "since": s.since, "pause_reason": s.pause_reason,
+            "pending_pause": s.pending_pause, "registered": s.registered, "device_busy": s.device_busy,
+            "call_id": s.call_id, "wrap_up_until": s.wrap_up_until, "missed_in_row": s.missed_in_row,
+            "missed_total": s.missed_total}
+
+
+@router.get("/agents/{number}/state", summary="An agent's state", tags=("agents",), roles=AGENT_OR_FLOOR)
+async def get_state(req: ApiRequest[Any, Any]) -> dict[str, Any]:
+    number = req.path["number"]
+    await _may_act_for(req, number)
+    return state_json(req.ctx.get(QueueService).agent(number))
+
+
+@router.post("/agents/{number}/login", summary="Log an agent in", tags=("agents",), roles=AGENT_OR_FLOOR)
+async def login(req: ApiRequest[Any, Any]) -> dict[str, Any]:
+    number = req.path["number"]
+    await _may_act_for(req, number)
+    service = req.ctx.get(QueueService)
+    if number not in service.agents:
+        await service.refresh_agents()
+    return state_json(service.login(number))
+
+
+@router.post("/agents/{number}/logout", summary="Log an agent out", tags=("agents",), roles=AGENT_OR_FLOOR)
+async def logout(req: ApiRequest[Any, Any]) -> dict[str, Any]:
+    number = req.path["number"]
+    await _may_act_for(req, number)
+    return state_json(req.ctx.get(QueueService).logout(number))
+
+
+@router.post("/agents/{number}/pause", summary="Pause an agent with a reason", tags=("agents",), body=PauseIn,
+             roles=AGENT_OR_FLOOR)
+async def pause(req: ApiRequest[PauseIn, Any]) -> dict[str, Any]:
+    number = req.path["number"]
+    await _may_act_for(req, number)
+    return state_json(req.ctx.get(QueueService).pause(number, req.body.reason))
+
+
+@router.post("/agents/{number}/resume", summary="Resume a paused agent", tags=("agents",), roles=AGENT_OR_FLOOR)
+async def resume(req: ApiRequest[Any, Any]) -> dict[str, Any]:
+    number = req.path["number"]
+    await _may_act_for(req, number)
+    return state_json(req.ctx.get(QueueService).resume(number))
+
+
+@router.post("/agents/{number}/ready", summary="End an agent's wrap-up early", tags=("agents",), roles=AGENT_OR_FLOOR)
+async def ready(req: ApiRequest[Any, Any]) -> dict[str, Any]:
+    number = req.path["number"]
+    await _may_act_for(req, number)
+    return state_json(req.ctx.get(QueueService).ready(number))
+
+
+@router.get("/agents/{number}/events", summary="An agent's live feed: screen pops and state changes (WebSocket)",
+            tags=("agents",), roles=AGENT_OR_FLOOR)
+async def agent_events(req: ApiRequest[Any, Any]) -> web.WebSocketResponse:
+    number = req.path["number"]
+    await _may_act_for(req, number)
+    req.ctx.get(QueueService).agent(number)
+    audience = f"agent:{number}"
+    user = req.user
+
+    def view(item: dict[str, Any]) -> dict[str, Any] | None:
+        if item.get("kind") == "screen_pop" and item.get("audience") == audience:
+            card = item.get("card")
+            return {**item, "card": card.to_json(user) if isinstance(card, CallerCard) else None}
+        if item.get("kind") == "agent_state" and item.get("agent") == number:
+            return item
+        return None
+
+    return await relay(req, view)
+
+
+@router.get("/calls/{call_id}/screen-pop", summary="A call's screen pop (the caller's card)", tags=("agents",),
+            roles=AGENT_OR_FLOOR)
+async def screen_pop(req: ApiRequest[Any, Any]) -> dict[str, Any]:
+    call_id = req.path["call_id"]
+    service = req.ctx.get(QueueService)
+    waiter = service.waiting.get(call_id)
+    card = waiter.card if waiter is not None else None
+    if card is None:
+        async with req.ctx.db.session() as s:
+            call = (await s.execute(select(Call).where(Call.id == call_id))).scalar()
+        if call is None:
+            raise NotFound(f"no call {call_id}")
+        card = await caller_card(req.ctx.db, call_id=call.id, caller_number=call.caller_number,
+                                 attributes=dict(call.attributes or {}), tickets=req.ctx.get(TicketService))
+    return card.to_json(req.user)
+
+
+def wallboard(service: QueueService, principal: Principal) -> dict[str, Any]:
+    """The snapshot with callers' numbers masked: a wallboard is seen by the whole floor."""
+    snap = service.snapshot()
+    for q in snap["queues"]:
+        for c in q["callers"]:
+            c["caller"] = mask_phone(c["caller"])
+    return snap
+
+
+@router.get("/wallboard", summary="Queues and agents now: waiting callers, longest wait, agent states",
+            tags=("supervision",), roles=WALLBOARD_READERS)
+async def get_wallboard(req: ApiRequest[Any, Any]) -> dict[str, Any]:
+    return wallboard(req.ctx.get(QueueService), req.user)
+
+
+@router.get("/wallboard/stream", summary="The wallboard, live (WebSocket: a snapshot every second)",
+            tags=("supervision",), roles=WALLBOARD_READERS)
+async def wallboard_stream(req: ApiRequest[Any, Any]) -> web.WebSocketResponse:
+    ws = web.WebSocketResponse(heartbeat=20)
+    await ws.prepare(req.raw)
+    service = req.ctx.get(QueueService)
+    reader = asyncio.ensure_future(ws.receive())
+    try:
+        while not ws.closed:
+            await ws.send_str(json.dumps(dump(wallboard(service, req.user)), ensure_ascii=False))
+            done, _ = await asyncio.wait({reader}, timeout=WALLBOARD_PERIOD)
+            if reader in done:
+                msg = reader.result()
+                if msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR):
+                    break
+                reader = asyncio.ensure_future(ws.receive())
+    finally:
+        reader.cancel()
+        await ws.close()
+    return ws

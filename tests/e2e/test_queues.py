@@ -1,0 +1,223 @@
+"""T-5..T-8, C-1, C-2 through a real Asterisk: citizens (SIPp UAC) reach agents (SIPp phones that
+register, ring and answer) through the shipped menu and the daemon's queues.
+
+Each journey starts the daemon with a queues file of its own (short timers) and logs its agents in
+through the API, as agents do from the console.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from callcore.prompts.synth import prompt_path
+from callcore.queues.speech import agent_intro_text
+from harness import sipp
+from harness.menus import SHIPPED, always_open
+from harness.phones import AgentPhone, Answer, NeverAnswer, wait_contact
+from harness.stack import Stack
+
+VOICE = "cmn-latn-pinyin"
+
+
+def queues_yaml(members: list[str], **overrides: Any) -> str:
+    q = {"name": "general", "display_name": "综合服务", "strategy": "linear", "ring_timeout": 6, "retry_delay": 1,
+         "wrap_up": 2, "max_wait": 120, "on_max_wait": "fallback", "announce_every": 8,
+         "members": [{"agent": a, "penalty": 0} for a in members], **overrides}
+    complaint = {**q, "name": "complaint", "display_name": "投诉举报"}
+    return json.dumps({"queues": [q, complaint]}, ensure_ascii=False)  # JSON is YAML
+
+
+@pytest.fixture
+async def queue_daemon(stack: Stack, tmp_path: Path) -> AsyncIterator[Stack]:
+    ivr_dir = tmp_path / "ivr"
+    ivr_dir.mkdir()
+    (ivr_dir / "main.yaml").write_text(always_open(SHIPPED.read_text(encoding="utf-8")), encoding="utf-8")
+    stack.env["CALLCORE_IVR_DIR"] = str(ivr_dir)
+    stack.env["CALLCORE_FLOW"] = "ivr"
+    stack.env["CALLCORE_QUEUES_FILE"] = str(tmp_path / "queues.yaml")
+    try:
+        yield stack
+    finally:
+        await stack.stop_daemon()
+        for key in ("CALLCORE_IVR_DIR", "CALLCORE_QUEUES_FILE"):
+            stack.env.pop(key, None)
+        stack.env["CALLCORE_FLOW"] = "welcome"
+
+
+async def start(stack: Stack, tmp_path: Path, members: list[str], **overrides: Any) -> None:
+    Path(stack.env["CALLCORE_QUEUES_FILE"]).write_text(queues_yaml(members, **overrides), encoding="utf-8")
+    await stack.stop_daemon()
+    await stack.start_daemon()
+
+
+async def agent(stack: Stack, number: str) -> str:
+    """The agent's SIP password (created once per Asterisk session)."""
+    if number not in stack.agent_passwords:
+        await stack.add_agent(number, f"坐席{number}")
+    return stack.agent_passwords[number]
+
+
+async def api(stack: Stack, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+    headers = {"Authorization": f"Bearer {stack.env['CALLCORE_API_TOKEN']}"}
+    async with aiohttp.ClientSession(headers=headers) as s:
+        async with s.request(method, stack.api + path, json=body) as r:
+            data = await r.json()
+            assert r.status < 400, (method, path, r.status, data)
+            return data
+
+
+async def log_in(stack: Stack, *numbers: str) -> None:
+    """Logs the agents in and waits until the daemon knows their phones are registered."""
+    for n in numbers:
+        state = await api(stack, "GET", f"/agents/{n}/state")
+        if state["status"] == "logged_out":
+            await api(stack, "POST", f"/agents/{n}/login")
+    deadline = time.monotonic() + 30
+    while True:
+        states = {n: await api(stack, "GET", f"/agents/{n}/state") for n in numbers}
+        if all(s["registered"] and s["status"] == "available" for s in states.values()):
+            return
+        assert time.monotonic() < deadline, states
+        await asyncio.sleep(0.3)
+
+
+def events(detail: dict[str, Any], type_: str) -> list[dict[str, Any]]:
+    return [e["data"] for e in detail["timeline"] if e["type"] == type_]
+
+
+def at(detail: dict[str, Any], type_: str) -> float:
+    from datetime import datetime
+
+    stamp = next(e["at"] for e in detail["timeline"] if e["type"] == type_)
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+
+
+async def feed(stack: Stack, number: str, into: list[tuple[float, dict[str, Any]]], ready: asyncio.Event) -> None:
+    """An agent's live feed as the console opens it; every message with the wall time it arrived."""
+    headers = {"Authorization": f"Bearer {stack.env['CALLCORE_API_TOKEN']}"}
+    async with aiohttp.ClientSession(headers=headers) as s:
+        async with s.ws_connect(f"{stack.api}/agents/{number}/events") as ws:
+            ready.set()
+            async for msg in ws:
+                if msg.type == aiohttp.WSMsgType.TEXT:
+                    into.append((time.time(), json.loads(msg.data)))
+
+
+async def test_a_caller_keys_1_and_talks_to_an_agent_after_hearing_the_agent_number(
+        queue_daemon: Stack, tmp_path: Path) -> None:
+    stack = queue_daemon
+    p1, p2 = await agent(stack, "1001"), await agent(stack, "1002")
+    await start(stack, tmp_path, ["1001", "1002"])
+    async with AgentPhone(stack.sip, "1001", p1, workdir=tmp_path / "a1", behaviour=NeverAnswer()) as slow, \
+            AgentPhone(stack.sip, "1002", p2, workdir=tmp_path / "a2", behaviour=Answer(after_seconds=1.0)) as phone:
+        await wait_contact(stack.cli, "1001")
+        await wait_contact(stack.cli, "1002")
+        await log_in(stack, "1001", "1002")
+        pops: list[tuple[float, dict[str, Any]]] = []
+        opened = asyncio.Event()
+        reader = asyncio.ensure_future(feed(stack, "1002", pops, opened))
+        await asyncio.wait_for(opened.wait(), 10)
+        try:
+            steps: list[sipp.Step] = [sipp.Pause(2500), sipp.Keys("1"), sipp.Pause(24_000), sipp.HangUp()]
+            result = await sipp.call(stack.sip, steps, workdir=tmp_path / "caller", caller="13911112222",
+                                     caller_name="张三", timeout_s=60)
+            assert result.ok, result.output
+            [row] = await stack.wait_for_calls(1, caller="13911112222", timeout=30)
+        finally:
+            reader.cancel()
+        calls = await phone.wait_calls(1)
+        assert not slow.calls() or all(c.ended for c in slow.calls())
+    detail = await stack.call_detail(row["id"])
+    # The slow phone rang first (linear), ran out its ring timeout, then the next agent answered.
+    rung = [(d["agent"]) for d in events(detail, "agent_ringing")]
+    assert rung[:2] == ["1001", "1002"], detail["timeline"]
+    ended = {d["agent"]: d["reason"] for d in events(detail, "agent_ring_ended")}
+    assert ended == {"1001": "no_answer", "1002": "answered"}
+    # The agent's phone showed the caller's number while it rang.
+    assert calls[0].caller == "13911112222"
+    # The screen pop reached the agent's WebSocket before the agent answered.
+    popped = [(t, m) for t, m in pops if m.get("kind") == "screen_pop"]
+    assert popped and popped[0][1]["call_id"] == row["id"]
+    assert popped[0][1]["card"]["caller_number"] == "13911112222"
+    assert popped[0][0] < at(detail, "agent_answered")
+    # The caller heard the agent's number before the conversation.
+    [intro] = [d for d in events(detail, "announcement") if d["kind"] == "agent_number"]
+    assert intro["text"] == agent_intro_text("1002") == "幺零零二号话务员为您服务。"
+    assert prompt_path(intro["text"], stack.settings.sounds_dir, voice=VOICE).with_suffix(".wav").exists()
+    types = [e["type"] for e in detail["timeline"]]
+    for before, after in (("queue_entered", "agent_ringing"), ("agent_answered", "announcement"),
+                          ("announcement", "bridged"), ("bridged", "talk_started"), ("talk_started", "talk_ended"),
+                          ("talk_ended", "ended")):
+        assert types.index(before) < len(types) - 1 - types[::-1].index(after), (before, after, types)
+    [talk_end] = events(detail, "talk_ended")
+    assert (talk_end["agent"], talk_end["by"]) == ("1002", "caller")
+    assert (detail["outcome"], detail["agent"], detail["queue"]) == ("answered", "1002", "general")
+    state = await api(stack, "GET", "/agents/1001/state")
+    assert state["missed_total"] >= 1
+
+
+async def test_unregistered_agent_is_never_rung_and_a_caller_who_gives_up_is_abandoned_in_queue(
+        queue_daemon: Stack, tmp_path: Path) -> None:
+    stack = queue_daemon
+    await agent(stack, "1003")
+    await start(stack, tmp_path, ["1003"])
+    # Logged in, but no phone registered: the queue is staffed, nobody can be rung.
+    await api(stack, "POST", "/agents/1003/login")
+    steps: list[sipp.Step] = [sipp.Pause(2500), sipp.Keys("1"), sipp.Pause(16_000), sipp.HangUp()]
+    result = await sipp.call(stack.sip, steps, workdir=tmp_path / "caller", caller="13911113333", timeout_s=40)
+    assert result.ok, result.output
+    [row] = await stack.wait_for_calls(1, caller="13911113333", timeout=30)
+    detail = await stack.call_detail(row["id"])
+    assert events(detail, "agent_ringing") == []
+    [left] = events(detail, "queue_left")
+    assert left["reason"] == "caller_hangup" and left["position"] == 1 and left["waited"] > 5
+    # While waiting the caller heard a position announcement between the music.
+    assert [d["position"] for d in events(detail, "announcement") if d["kind"] == "position"][:1] == [1]
+    assert (detail["outcome"], detail["loss_stage"], detail["position"]) == ("abandoned_in_queue", "queue", 1)
+    await api(stack, "POST", "/agents/1003/logout")
+
+
+async def test_waiting_callers_keep_their_order_across_a_daemon_restart(queue_daemon: Stack, tmp_path: Path) -> None:
+    stack = queue_daemon
+    password = await agent(stack, "1004")
+    await start(stack, tmp_path, ["1004"], announce_every=0)
+    # Logged in with no phone registered yet: callers enter the queue and wait.
+    await api(stack, "POST", "/agents/1004/login")
+    steps: list[sipp.Step] = [sipp.Pause(2500), sipp.Keys("1"), sipp.ExpectHangup(90_000)]
+    first = asyncio.ensure_future(sipp.call(stack.sip, steps, workdir=tmp_path / "c1", caller="13911114441", timeout_s=100))
+    await asyncio.sleep(1.5)
+    second = asyncio.ensure_future(sipp.call(stack.sip, steps, workdir=tmp_path / "c2", caller="13911114442", timeout_s=100))
+    deadline = time.monotonic() + 30
+    while True:
+        board = await api(stack, "GET", "/wallboard")
+        if [q["waiting"] for q in board["queues"] if q["name"] == "general"] == [2]:
+            break
+        assert time.monotonic() < deadline, board
+        await asyncio.sleep(0.5)
+    await stack.stop_daemon()  # SIGTERM: waiting callers stay parked with their music
+    await asyncio.sleep(1)
+    await stack.start_daemon()
+    async with AgentPhone(stack.sip, "1004", password, workdir=tmp_path / "a4",
+                          behaviour=Answer(after_seconds=0.5, talk_seconds=2)) as phone:
+        r1, r2 = await first, await second
+        assert r1.ok, r1.output
+        assert r2.ok, r2.output
+        await phone.wait_calls(2, timeout=30)
+    await api(stack, "POST", "/agents/1004/logout")
+    rows = await stack.wait_for_calls(2, timeout=30)
+    by_caller = {r["caller_number"]: await stack.call_detail(r["id"]) for r in rows
+                 if r["caller_number"] in ("13911114441", "13911114442")}
+    a, b = by_caller["13911114441"], by_caller["13911114442"]
+    assert at(a, "agent_answered") < at(b, "agent_answered")
+    for d in (a, b):
+        entries = events(d, "queue_entered")
+        assert len(entries) == 2 and entries[1].get("resumed") and entries[1]["seq"] == entries[0]["seq"], d["timeline"]
+        assert d["outcome"] == "answered"
