@@ -100,6 +100,35 @@ async def test_caller_hanging_up_during_routing_is_stored_as_lost_in_the_ivr(sta
     assert 1.5 < (_at(detail["ended_at"]) - _at(detail["arrived_at"])).total_seconds() < 3.5
 
 
+async def test_a_call_the_fallback_took_while_ari_was_away_is_one_call_with_its_message(stack: Stack, sipp_dir: Path) -> None:
+    caller = "13955550002"
+    await stack.stop_daemon()
+    try:
+        # The daemon's AMI is up, its ARI is not (pointed at a closed port): Stasis() fails at once and
+        # the dialplan's fallback apologises and takes a message.
+        await stack.start_daemon(wait=False, CALLCORE_ASTERISK_HTTP_PORT=str(free_port()))
+        await stack.wait_health(lambda h: h["components"].get("ami") and h["components"].get("ari") is False)
+        result = await sipp.call(stack.sip, [sipp.Pause(14_000), sipp.Speak(4000), sipp.HangUp()], workdir=sipp_dir,
+                                 caller=caller)
+        assert result.ok, result.output
+        detail = await _detail(stack, caller)
+        assert _types(detail) == ["arrived", "answered", "handed_off", "ended"]
+        assert detail["timeline"][2]["data"]["label"] == "fallback"
+        # Back with its ARI, the daemon imports the message: it joins this call, no second call is made.
+        await stack.stop_daemon()
+        await stack.start_daemon()
+        deadline = asyncio.get_running_loop().time() + 15
+        while "voicemail_left" not in _types(detail) and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.2)
+            detail = await stack.call_detail(detail["id"])
+    finally:
+        await stack.stop_daemon()
+    # In time order: the message was left before the caller hung up.
+    assert _types(detail) == ["arrived", "answered", "handed_off", "voicemail_left", "ended"]
+    assert len(await stack.calls(caller=caller)) == 1
+    assert detail["outcome"] == "left_by_choice"
+
+
 # -- a stack of its own: at most one hotline call, and Asterisk runs at most two dialplans --------------
 
 

@@ -212,10 +212,9 @@ async def test_waiting_callers_keep_their_order_across_a_daemon_restart(queue_da
         assert r2.ok, r2.output
         await phone.wait_calls(2, timeout=30)
     await api(stack, "POST", "/agents/1004/logout")
-    rows = await stack.wait_for_calls(2, timeout=30)
-    by_caller = {r["caller_number"]: await stack.call_detail(r["id"]) for r in rows
-                 if r["caller_number"] in ("13911114441", "13911114442")}
-    a, b = by_caller["13911114441"], by_caller["13911114442"]
+    [ra] = await stack.wait_for_calls(1, caller="13911114441", timeout=30)
+    [rb] = await stack.wait_for_calls(1, caller="13911114442", timeout=30)
+    a, b = await stack.call_detail(ra["id"]), await stack.call_detail(rb["id"])
     assert at(a, "agent_answered") < at(b, "agent_answered")
     for d in (a, b):
         entries = events(d, "queue_entered")
