@@ -121,11 +121,12 @@ async def test_a_call_the_fallback_took_while_ari_was_away_is_one_call_with_its_
         while "voicemail_left" not in _types(detail) and asyncio.get_running_loop().time() < deadline:
             await asyncio.sleep(0.2)
             detail = await stack.call_detail(detail["id"])
+        calls = await stack.calls(caller=caller)
     finally:
         await stack.stop_daemon()
     # In time order: the message was left before the caller hung up.
     assert _types(detail) == ["arrived", "answered", "handed_off", "voicemail_left", "ended"]
-    assert len(await stack.calls(caller=caller)) == 1
+    assert len(calls) == 1
     assert detail["outcome"] == "left_by_choice"
 
 

@@ -164,17 +164,26 @@ async def test_a_caller_keys_1_and_talks_to_an_agent_after_hearing_the_agent_num
     assert state["missed_total"] >= 1
 
 
-async def test_unregistered_agent_is_never_rung_and_a_caller_who_gives_up_is_abandoned_in_queue(
+async def test_paused_logged_out_and_unregistered_agents_are_never_rung_and_a_caller_who_gives_up_is_abandoned(
         queue_daemon: Stack, tmp_path: Path) -> None:
     stack = queue_daemon
-    await agent(stack, "1003")
-    await start(stack, tmp_path, ["1003"])
-    # Logged in, but no phone registered: the queue is staffed, nobody can be rung.
-    await api(stack, "POST", "/agents/1003/login")
-    steps: list[sipp.Step] = [sipp.Pause(2500), sipp.Keys("1"), sipp.Pause(16_000), sipp.HangUp()]
-    result = await sipp.call(stack.sip, steps, workdir=tmp_path / "caller", caller="13911113333", timeout_s=40)
-    assert result.ok, result.output
-    [row] = await stack.wait_for_calls(1, caller="13911113333", timeout=30)
+    for n in ("1003", "1005", "1006"):
+        await agent(stack, n)
+    await start(stack, tmp_path, ["1003", "1005", "1006"])
+    async with AgentPhone(stack.sip, "1005", stack.agent_passwords["1005"], workdir=tmp_path / "a5") as paused, \
+            AgentPhone(stack.sip, "1006", stack.agent_passwords["1006"], workdir=tmp_path / "a6") as absent:
+        await wait_contact(stack.cli, "1005")
+        await wait_contact(stack.cli, "1006")
+        await log_in(stack, "1005")
+        await api(stack, "POST", "/agents/1005/pause", {"reason": "培训"})
+        # 1006 is registered but never logged in; 1003 is logged in with no phone registered: the
+        # queue is staffed, and nobody can be rung.
+        await api(stack, "POST", "/agents/1003/login")
+        steps: list[sipp.Step] = [sipp.Pause(2500), sipp.Keys("1"), sipp.Pause(16_000), sipp.HangUp()]
+        result = await sipp.call(stack.sip, steps, workdir=tmp_path / "caller", caller="13911113333", timeout_s=40)
+        assert result.ok, result.output
+        [row] = await stack.wait_for_calls(1, caller="13911113333", timeout=30)
+        assert paused.calls() == [] and absent.calls() == []
     detail = await stack.call_detail(row["id"])
     assert events(detail, "agent_ringing") == []
     [left] = events(detail, "queue_left")
@@ -182,7 +191,44 @@ async def test_unregistered_agent_is_never_rung_and_a_caller_who_gives_up_is_aba
     # While waiting the caller heard a position announcement between the music.
     assert [d["position"] for d in events(detail, "announcement") if d["kind"] == "position"][:1] == [1]
     assert (detail["outcome"], detail["loss_stage"], detail["position"]) == ("abandoned_in_queue", "queue", 1)
-    await api(stack, "POST", "/agents/1003/logout")
+    for n in ("1003", "1005"):
+        await api(stack, "POST", f"/agents/{n}/logout")
+
+
+async def test_a_repeat_caller_with_an_open_ticket_is_served_before_an_earlier_caller(
+        queue_daemon: Stack, tmp_path: Path) -> None:
+    stack = queue_daemon
+    password = await agent(stack, "1007")
+    await start(stack, tmp_path, ["1007"], announce_every=0)
+    await api(stack, "POST", "/tickets", {"category": "help", "content": "路灯不亮", "phone": "13911115552"})
+    await api(stack, "POST", "/agents/1007/login")  # no phone yet: both callers wait
+    steps: list[sipp.Step] = [sipp.Pause(2500), sipp.Keys("1"), sipp.ExpectHangup(90_000)]
+    plain = asyncio.ensure_future(sipp.call(stack.sip, steps, workdir=tmp_path / "c1", caller="13911115551", timeout_s=100))
+    await asyncio.sleep(2.0)
+    repeat = asyncio.ensure_future(sipp.call(stack.sip, steps, workdir=tmp_path / "c2", caller="13911115552", timeout_s=100))
+    deadline = time.monotonic() + 30
+    while True:
+        board = await api(stack, "GET", "/wallboard")
+        [general] = [q for q in board["queues"] if q["name"] == "general"]
+        if general["waiting"] == 2:
+            break
+        assert time.monotonic() < deadline, board
+        await asyncio.sleep(0.5)
+    # The wallboard masks the callers' numbers and shows the repeat caller first.
+    assert [c["caller"] for c in general["callers"]] == ["139****5552", "139****5551"]
+    async with AgentPhone(stack.sip, "1007", password, workdir=tmp_path / "a7",
+                          behaviour=Answer(after_seconds=0.5, talk_seconds=2)) as phone:
+        r1, r2 = await plain, await repeat
+        assert r1.ok and r2.ok, (r1.output, r2.output)
+        calls = await phone.wait_calls(2, timeout=30)
+    await api(stack, "POST", "/agents/1007/logout")
+    assert calls[0].caller == "13911115552"
+    [rr] = await stack.wait_for_calls(1, caller="13911115552", timeout=30)
+    [rp] = await stack.wait_for_calls(1, caller="13911115551", timeout=30)
+    detail, other = await stack.call_detail(rr["id"]), await stack.call_detail(rp["id"])
+    assert events(detail, "queue_entered")[0]["priority"] == 5
+    assert at(detail, "agent_answered") < at(other, "agent_answered")
+    assert detail["outcome"] == other["outcome"] == "answered"
 
 
 async def test_waiting_callers_keep_their_order_across_a_daemon_restart(queue_daemon: Stack, tmp_path: Path) -> None:
