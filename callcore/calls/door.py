@@ -47,25 +47,27 @@ in ``main/pbx.c``); chan_pjsip then hangs the channel up with cause 42 (``pbx_st
 in ``channels/chan_pjsip.c``) and the caller gets ``503`` (``Reason: Q.850;cause=42``). AMI shows a
 ``Newchannel`` (state Ring) followed at once by a ``Hangup`` with cause 42 and nothing between: no
 answer, no dialplan event, no hang-up request. The door stores such a channel as ``refused``,
-reason ``overload``. No AMI event (security events included) says which limit it was, nor tells it
-apart from the dialplan failing to start for another reason (Asterisk not fully booted, no thread):
-those use the same result and cause; only Asterisk's log names it ("Maximum call limit of N calls
-exceeded", "Maximum loadavg limit ...", "Available system memory ... below the configured low
-watermark"). ``maxcalls`` counts channels running dialplan, not all channels.
+reason ``overload``. No AMI event says which limit it was, nor tells it apart from the dialplan
+failing to start for another reason (Asterisk not fully booted, no thread left): those take the same
+path and cause. Only Asterisk's log names it ("Maximum call limit of N calls exceeded", "Maximum
+loadavg limit ...", "Available system memory ... below the configured low watermark"); security
+events (class ``security``) report unidentified endpoints, ACLs and authentication only
+(``res/res_pjsip/pjsip_distributor.c``), never a refusal for load. ``maxcalls`` counts channels
+running dialplan (a PBX thread each), not all channels.
 
 What the door cannot know:
 
 - Refusals before a channel exists raise no AMI event: res_pjsip's overload guard ignores a new
   INVITE while Asterisk's task queues are backed up (UDP: no answer, the caller's phone retransmits;
-  TCP/TLS: 503; ``res/res_pjsip/pjsip_distributor.c``), and an INVITE res_pjsip answers itself
-  before making a channel (404 unknown extension, 488 no common codec; ``new_invite`` in
-  ``res/res_pjsip_session.c``) is not a call to the hotline's extension anyway.
+  TCP/TLS: 503; ``res/res_pjsip/pjsip_distributor.c``), and res_pjsip answers some INVITEs itself
+  before making a channel (404 for an unknown extension, 488 when no codec is in common;
+  ``new_invite`` in ``res/res_pjsip_session.c``).
 - Channels created while the daemon's AMI session was down, or before it started: their
   ``Newchannel`` was never seen, so if they end before the app they are not stored; a channel whose
   ``Hangup`` was missed that way is forgotten after ``max_age``.
-- A caller who left the fallback's apology while the daemon's ARI was away, and a message left
-  there, are joined only if the door wrote the call (``GRACE`` after the hang-up) before the
-  reconnecting daemon imported the message.
+- A message left with the fallback while the daemon's ARI was away joins the call the door wrote
+  only if the door wrote it (``GRACE`` after the hang-up) before the reconnecting daemon imported
+  the message; otherwise the message is imported as a call of its own, and the call counts twice.
 """
 
 from __future__ import annotations
