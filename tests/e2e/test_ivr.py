@@ -52,8 +52,8 @@ def at(event: dict[str, Any]) -> datetime:
 
 def seconds_to_general_queue(detail: dict[str, Any]) -> float:
     """From ``answered`` to the menu handing the call to the general queue: its ``ivr_left how=queue
-    target=general``, or, while no queue capability runs (the engine then emits no ``ivr_left`` there but
-    goes on to the node's ``unavailable``), the queue node's ``ivr_node`` that says it is unavailable."""
+    target=general``, or, while the queue is unavailable (nobody serves it: the engine then emits no
+    ``ivr_left`` there but goes on to the node's ``unavailable``), the queue node's ``ivr_node`` saying so."""
     [answered] = [e for e in detail["timeline"] if e["type"] == "answered"]
     for e in detail["timeline"]:
         d = e["data"]
@@ -100,7 +100,8 @@ async def test_key_1_sets_the_category_and_reaches_the_not_available_path(ivr_da
     detail = await ivr_daemon.call_detail(row["id"])
     assert events(detail, "ivr_entered")[0]["menu"] == "main"
     nodes = [d["node"] for d in events(detail, "ivr_node") if set(d) == {"node", "kind"}]
-    # Neither the queue nor voicemail runs yet: the apology of business hours, not "call in working hours".
+    # Nobody serves the queue (no agent logged in) and voicemail does not run yet: the apology of business
+    # hours, not "call again in working hours".
     assert nodes == ["route", "hours", "welcome", "consult", "operator", "leave_message", "not_available"]
     assert [d["digit"] for d in events(detail, "dtmf")] == ["1"]
     assert seconds_to_general_queue(detail) < 4
@@ -180,8 +181,8 @@ async def test_three_invalid_keys_end_in_the_menu_fallback(ivr_daemon: Stack, si
     detail = await ivr_daemon.call_detail(row["id"])
     assert [d["digit"] for d in events(detail, "dtmf")] == ["4", "7", "7", "7"]
     # info: defaults.retries 2, so it is heard three times, the invalid prompt after the first two wrong keys;
-    # its fallback is back, the welcome, whose silence goes to the operator queue, not running yet (its
-    # `unavailable` leads to voicemail, not running either, whose `unavailable` node hangs up).
+    # its fallback is back, the welcome, whose silence goes to the operator queue, served by nobody here (its
+    # `unavailable` leads to voicemail, not running yet, whose `unavailable` node hangs up).
     assert [p for p in prompts(detail) if p != "info.prompt"] == ["welcome.prompt", "info.invalid", "info.invalid",
                                                                   "welcome.prompt", "not_available.prompt"]
     menu = [d.get("interrupted_by") for d in events(detail, "prompt_finished") if d["prompt"] == "info.prompt"]
@@ -210,8 +211,8 @@ async def test_caller_who_keys_nothing_reaches_the_general_queue_within_10_s(ivr
 
 
 async def test_caller_who_keys_0_at_once_reaches_the_general_queue_at_once(ivr_daemon: Stack, sipp_dir: Path) -> None:
-    # 0 as soon as the welcome plays. A key during the routing AGI, before the call enters Stasis (about
-    # 0.4 s after the SIP answer here), never reaches the daemon.
+    # 0 as soon as the welcome plays (a key during the routing AGI, before the call enters Stasis, never
+    # reaches the daemon).
     result = await sipp.call(ivr_daemon.sip, [sipp.Pause(1000), sipp.Keys("0"), sipp.ExpectHangup(40_000)],
                              workdir=sipp_dir, caller="13922220002")
     assert result.ok, result.output
