@@ -47,6 +47,8 @@ async def queue_daemon(stack: Stack, tmp_path: Path) -> AsyncIterator[Stack]:
         yield stack
     finally:
         await stack.stop_daemon()
+        # Callers a failed journey left parked must not walk into the next journey's daemon.
+        await stack.cli("channel request hangup all")
         for key in ("CALLCORE_IVR_DIR", "CALLCORE_QUEUES_FILE"):
             stack.env.pop(key, None)
         stack.env["CALLCORE_FLOW"] = "welcome"
@@ -59,7 +61,8 @@ async def start(stack: Stack, tmp_path: Path, members: list[str], **overrides: A
 
 
 async def agent(stack: Stack, number: str) -> str:
-    """The agent's SIP password (created once per Asterisk session)."""
+    """The agent's SIP password (created once per Asterisk session; 3xxx numbers are these journeys'
+    own: other journeys of the session rotate their agents' passwords)."""
     if number not in stack.agent_passwords:
         await stack.add_agent(number, f"坐席{number}")
     return stack.agent_passwords[number]
@@ -114,16 +117,16 @@ async def feed(stack: Stack, number: str, into: list[tuple[float, dict[str, Any]
 async def test_a_caller_keys_1_and_talks_to_an_agent_after_hearing_the_agent_number(
         queue_daemon: Stack, tmp_path: Path) -> None:
     stack = queue_daemon
-    p1, p2 = await agent(stack, "1001"), await agent(stack, "1002")
-    await start(stack, tmp_path, ["1001", "1002"])
-    async with AgentPhone(stack.sip, "1001", p1, workdir=tmp_path / "a1", behaviour=NeverAnswer()) as slow, \
-            AgentPhone(stack.sip, "1002", p2, workdir=tmp_path / "a2", behaviour=Answer(after_seconds=1.0)) as phone:
-        await wait_contact(stack.cli, "1001")
-        await wait_contact(stack.cli, "1002")
-        await log_in(stack, "1001", "1002")
+    p1, p2 = await agent(stack, "3001"), await agent(stack, "3002")
+    await start(stack, tmp_path, ["3001", "3002"])
+    async with AgentPhone(stack.sip, "3001", p1, workdir=tmp_path / "a1", behaviour=NeverAnswer()) as slow, \
+            AgentPhone(stack.sip, "3002", p2, workdir=tmp_path / "a2", behaviour=Answer(after_seconds=1.0)) as phone:
+        await wait_contact(stack.cli, "3001")
+        await wait_contact(stack.cli, "3002")
+        await log_in(stack, "3001", "3002")
         pops: list[tuple[float, dict[str, Any]]] = []
         opened = asyncio.Event()
-        reader = asyncio.ensure_future(feed(stack, "1002", pops, opened))
+        reader = asyncio.ensure_future(feed(stack, "3002", pops, opened))
         await asyncio.wait_for(opened.wait(), 10)
         try:
             steps: list[sipp.Step] = [sipp.Pause(2500), sipp.Keys("1"), sipp.Pause(24_000), sipp.HangUp()]
@@ -138,9 +141,9 @@ async def test_a_caller_keys_1_and_talks_to_an_agent_after_hearing_the_agent_num
     detail = await stack.call_detail(row["id"])
     # The slow phone rang first (linear), ran out its ring timeout, then the next agent answered.
     rung = [(d["agent"]) for d in events(detail, "agent_ringing")]
-    assert rung[:2] == ["1001", "1002"], detail["timeline"]
+    assert rung[:2] == ["3001", "3002"], detail["timeline"]
     ended = {d["agent"]: d["reason"] for d in events(detail, "agent_ring_ended")}
-    assert ended == {"1001": "no_answer", "1002": "answered"}
+    assert ended == {"3001": "no_answer", "3002": "answered"}
     # The agent's phone showed the caller's number while it rang.
     assert calls[0].caller == "13911112222"
     # The screen pop reached the agent's WebSocket before the agent answered.
@@ -150,7 +153,7 @@ async def test_a_caller_keys_1_and_talks_to_an_agent_after_hearing_the_agent_num
     assert popped[0][0] < at(detail, "agent_answered")
     # The caller heard the agent's number before the conversation.
     [intro] = [d for d in events(detail, "announcement") if d["kind"] == "agent_number"]
-    assert intro["text"] == agent_intro_text("1002") == "幺零零二号话务员为您服务。"
+    assert intro["text"] == agent_intro_text("3002") == "三零零二号话务员为您服务。"
     assert prompt_path(intro["text"], stack.settings.sounds_dir, voice=VOICE).with_suffix(".wav").exists()
     types = [e["type"] for e in detail["timeline"]]
     for before, after in (("queue_entered", "agent_ringing"), ("agent_answered", "announcement"),
@@ -158,27 +161,27 @@ async def test_a_caller_keys_1_and_talks_to_an_agent_after_hearing_the_agent_num
                           ("talk_ended", "ended")):
         assert types.index(before) < len(types) - 1 - types[::-1].index(after), (before, after, types)
     [talk_end] = events(detail, "talk_ended")
-    assert (talk_end["agent"], talk_end["by"]) == ("1002", "caller")
-    assert (detail["outcome"], detail["agent"], detail["queue"]) == ("answered", "1002", "general")
-    state = await api(stack, "GET", "/agents/1001/state")
+    assert (talk_end["agent"], talk_end["by"]) == ("3002", "caller")
+    assert (detail["outcome"], detail["agent"], detail["queue"]) == ("answered", "3002", "general")
+    state = await api(stack, "GET", "/agents/3001/state")
     assert state["missed_total"] >= 1
 
 
 async def test_paused_logged_out_and_unregistered_agents_are_never_rung_and_a_caller_who_gives_up_is_abandoned(
         queue_daemon: Stack, tmp_path: Path) -> None:
     stack = queue_daemon
-    for n in ("1003", "1005", "1006"):
+    for n in ("3003", "3005", "3006"):
         await agent(stack, n)
-    await start(stack, tmp_path, ["1003", "1005", "1006"])
-    async with AgentPhone(stack.sip, "1005", stack.agent_passwords["1005"], workdir=tmp_path / "a5") as paused, \
-            AgentPhone(stack.sip, "1006", stack.agent_passwords["1006"], workdir=tmp_path / "a6") as absent:
-        await wait_contact(stack.cli, "1005")
-        await wait_contact(stack.cli, "1006")
-        await log_in(stack, "1005")
-        await api(stack, "POST", "/agents/1005/pause", {"reason": "培训"})
-        # 1006 is registered but never logged in; 1003 is logged in with no phone registered: the
+    await start(stack, tmp_path, ["3003", "3005", "3006"])
+    async with AgentPhone(stack.sip, "3005", stack.agent_passwords["3005"], workdir=tmp_path / "a5") as paused, \
+            AgentPhone(stack.sip, "3006", stack.agent_passwords["3006"], workdir=tmp_path / "a6") as absent:
+        await wait_contact(stack.cli, "3005")
+        await wait_contact(stack.cli, "3006")
+        await log_in(stack, "3005")
+        await api(stack, "POST", "/agents/3005/pause", {"reason": "培训"})
+        # 3006 is registered but never logged in; 3003 is logged in with no phone registered: the
         # queue is staffed, and nobody can be rung.
-        await api(stack, "POST", "/agents/1003/login")
+        await api(stack, "POST", "/agents/3003/login")
         steps: list[sipp.Step] = [sipp.Pause(2500), sipp.Keys("1"), sipp.Pause(16_000), sipp.HangUp()]
         result = await sipp.call(stack.sip, steps, workdir=tmp_path / "caller", caller="13911113333", timeout_s=40)
         assert result.ok, result.output
@@ -191,17 +194,17 @@ async def test_paused_logged_out_and_unregistered_agents_are_never_rung_and_a_ca
     # While waiting the caller heard a position announcement between the music.
     assert [d["position"] for d in events(detail, "announcement") if d["kind"] == "position"][:1] == [1]
     assert (detail["outcome"], detail["loss_stage"], detail["position"]) == ("abandoned_in_queue", "queue", 1)
-    for n in ("1003", "1005"):
+    for n in ("3003", "3005"):
         await api(stack, "POST", f"/agents/{n}/logout")
 
 
 async def test_a_repeat_caller_with_an_open_ticket_is_served_before_an_earlier_caller(
         queue_daemon: Stack, tmp_path: Path) -> None:
     stack = queue_daemon
-    password = await agent(stack, "1007")
-    await start(stack, tmp_path, ["1007"], announce_every=0)
+    password = await agent(stack, "3007")
+    await start(stack, tmp_path, ["3007"], announce_every=0)
     await api(stack, "POST", "/tickets", {"category": "help", "content": "路灯不亮", "phone": "13911115552"})
-    await api(stack, "POST", "/agents/1007/login")  # no phone yet: both callers wait
+    await api(stack, "POST", "/agents/3007/login")  # no phone yet: both callers wait
     steps: list[sipp.Step] = [sipp.Pause(2500), sipp.Keys("1"), sipp.ExpectHangup(90_000)]
     plain = asyncio.ensure_future(sipp.call(stack.sip, steps, workdir=tmp_path / "c1", caller="13911115551", timeout_s=100))
     await asyncio.sleep(2.0)
@@ -216,12 +219,12 @@ async def test_a_repeat_caller_with_an_open_ticket_is_served_before_an_earlier_c
         await asyncio.sleep(0.5)
     # The wallboard masks the callers' numbers and shows the repeat caller first.
     assert [c["caller"] for c in general["callers"]] == ["139****5552", "139****5551"]
-    async with AgentPhone(stack.sip, "1007", password, workdir=tmp_path / "a7",
+    async with AgentPhone(stack.sip, "3007", password, workdir=tmp_path / "a7",
                           behaviour=Answer(after_seconds=0.5, talk_seconds=2)) as phone:
         r1, r2 = await plain, await repeat
         assert r1.ok and r2.ok, (r1.output, r2.output)
         calls = await phone.wait_calls(2, timeout=30)
-    await api(stack, "POST", "/agents/1007/logout")
+    await api(stack, "POST", "/agents/3007/logout")
     assert calls[0].caller == "13911115552"
     [rr] = await stack.wait_for_calls(1, caller="13911115552", timeout=30)
     [rp] = await stack.wait_for_calls(1, caller="13911115551", timeout=30)
@@ -233,10 +236,10 @@ async def test_a_repeat_caller_with_an_open_ticket_is_served_before_an_earlier_c
 
 async def test_waiting_callers_keep_their_order_across_a_daemon_restart(queue_daemon: Stack, tmp_path: Path) -> None:
     stack = queue_daemon
-    password = await agent(stack, "1004")
-    await start(stack, tmp_path, ["1004"], announce_every=0)
+    password = await agent(stack, "3004")
+    await start(stack, tmp_path, ["3004"], announce_every=0)
     # Logged in with no phone registered yet: callers enter the queue and wait.
-    await api(stack, "POST", "/agents/1004/login")
+    await api(stack, "POST", "/agents/3004/login")
     steps: list[sipp.Step] = [sipp.Pause(2500), sipp.Keys("1"), sipp.ExpectHangup(90_000)]
     first = asyncio.ensure_future(sipp.call(stack.sip, steps, workdir=tmp_path / "c1", caller="13911114441", timeout_s=100))
     await asyncio.sleep(1.5)
@@ -251,13 +254,13 @@ async def test_waiting_callers_keep_their_order_across_a_daemon_restart(queue_da
     await stack.stop_daemon()  # SIGTERM: waiting callers stay parked with their music
     await asyncio.sleep(1)
     await stack.start_daemon()
-    async with AgentPhone(stack.sip, "1004", password, workdir=tmp_path / "a4",
+    async with AgentPhone(stack.sip, "3004", password, workdir=tmp_path / "a4",
                           behaviour=Answer(after_seconds=0.5, talk_seconds=2)) as phone:
         r1, r2 = await first, await second
         assert r1.ok, r1.output
         assert r2.ok, r2.output
         await phone.wait_calls(2, timeout=30)
-    await api(stack, "POST", "/agents/1004/logout")
+    await api(stack, "POST", "/agents/3004/logout")
     [ra] = await stack.wait_for_calls(1, caller="13911114441", timeout=30)
     [rb] = await stack.wait_for_calls(1, caller="13911114442", timeout=30)
     a, b = await stack.call_detail(ra["id"]), await stack.call_detail(rb["id"])
