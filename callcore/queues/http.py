@@ -16,12 +16,12 @@ from callcore.api.stream import relay
 from callcore.api.validation import InputModel
 from callcore.calls.models import Call
 from callcore.core.errors import Forbidden, NotFound
-from callcore.core.identity import AGENT, FLOOR_MANAGERS, STATS_READERS, Principal
-from callcore.core.privacy import mask_phone
+from callcore.core.identity import AGENT, FLOOR_MANAGERS, STATS_READERS
 from callcore.queues.agents import AgentState
 from callcore.queues.card import CallerCard, caller_card
 from callcore.queues.directory import AgentDirectory
 from callcore.queues.services import QueueService
+from callcore.queues.wallboard import Wallboard
 from callcore.tickets.services import TicketService
 
 router = Router("/api/v1")
@@ -136,19 +136,10 @@ async def screen_pop(req: ApiRequest[Any, Any]) -> dict[str, Any]:
     return card.to_json(req.user)
 
 
-def wallboard(service: QueueService, principal: Principal) -> dict[str, Any]:
-    """The snapshot with callers' numbers masked: a wallboard is seen by the whole floor."""
-    snap = service.snapshot()
-    for q in snap["queues"]:
-        for c in q["callers"]:
-            c["caller"] = mask_phone(c["caller"])
-    return snap
-
-
 @router.get("/wallboard", summary="Queues and agents now: waiting callers, longest wait, agent states",
             tags=("supervision",), roles=WALLBOARD_READERS)
 async def get_wallboard(req: ApiRequest[Any, Any]) -> dict[str, Any]:
-    return wallboard(req.ctx.get(QueueService), req.user)
+    return await req.ctx.get(Wallboard).snapshot()
 
 
 @router.get("/wallboard/stream", summary="The wallboard, live (WebSocket: a snapshot every second)",
@@ -156,11 +147,11 @@ async def get_wallboard(req: ApiRequest[Any, Any]) -> dict[str, Any]:
 async def wallboard_stream(req: ApiRequest[Any, Any]) -> web.WebSocketResponse:
     ws = web.WebSocketResponse(heartbeat=20)
     await ws.prepare(req.raw)
-    service = req.ctx.get(QueueService)
+    board = req.ctx.get(Wallboard)
     reader = asyncio.ensure_future(ws.receive())
     try:
         while not ws.closed:
-            await ws.send_str(json.dumps(dump(wallboard(service, req.user)), ensure_ascii=False))
+            await ws.send_str(json.dumps(dump(await board.snapshot()), ensure_ascii=False))
             done, _ = await asyncio.wait({reader}, timeout=WALLBOARD_PERIOD)
             if reader in done:
                 msg = reader.result()

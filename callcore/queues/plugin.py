@@ -22,6 +22,7 @@ from callcore.queues.catalog import QueueCatalog
 from callcore.queues.directory import AgentDirectory
 from callcore.queues.services import QueueService
 from callcore.queues.stasis import QueueHandoff
+from callcore.queues.wallboard import Wallboard
 from callcore.tickets.services import TicketService
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,7 @@ class QueuesPlugin(Plugin):
         self.handoff = QueueHandoff(self.service, stasis=stasis, sounds_dir=settings.sounds_dir, card=card)
         ctx.provide(self.handoff, kind=HandoffTarget)
         self.sync = AgentSync(self.service, ctx.get(AmiClient))
+        ctx.provide(Wallboard(self.service, ctx.db))
 
     async def start(self) -> None:
         self.catalog.load()
