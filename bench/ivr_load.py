@@ -1,8 +1,8 @@
 """IVR load benchmark (issue 4): callers walk the 96881 menu at a fixed rate.
 
-Each caller hears the welcome, keys 1 (SIP INFO) while the main menu plays, reaches the general
-queue, which is not running yet (the menu's not-available path: a prompt, then the hotline hangs
-up), and answers the BYE. The menu is the shipped ``ivr/main.yaml`` with hours always open (as in
+Each caller keys 1 (SIP INFO) while the welcome (the first menu) plays, reaches the general queue,
+which nobody staffs in the bench (the menu's unavailable path: no voicemail either, so the
+not-available prompt, then the hotline hangs up), and answers the BYE. The menu is the shipped ``ivr/main.yaml`` with hours always open (as in
 the journeys). Asterisk, the daemon (``CALLCORE_FLOW=ivr``) and SIPp are started as by
 ``bench/load.py``, whose pieces this reuses, in a fresh run folder.
 
@@ -11,8 +11,8 @@ Printed: offered / completed / failed calls and the sustained CPS (SIPp), INVITE
 next prompt on that call, p50 / p99 / max over all calls, on Asterisk's clock (the ``heard_at`` of
 the ``dtmf`` event to the ``started_at`` of the next prompt, both ARI event timestamps: what the
 caller waits, less the network), and the daemon's own share of it (the ``dtmf`` event to the next
-``prompt_started``); plus a check that every call took the path welcome -> main -> consult ->
-queue_general -> not_available.
+``prompt_started``); plus a check that every call took the path hours -> welcome -> consult ->
+operator -> leave_message -> not_available.
 
     .venv/bin/python bench/ivr_load.py --cps 10 --seconds 5                       # smoke
     .venv/bin/python bench/ivr_load.py --cps 100 --seconds 30 --prompt-seconds 1  # the goal of issue 4
@@ -53,7 +53,7 @@ from harness.stack import Stack  # noqa: E402
 from harness.menus import SHIPPED, always_open  # noqa: E402
 
 SERVICE = "96881"
-EXPECTED_PATH = ("route", "welcome", "hours", "main", "consult", "queue_general", "not_available")
+EXPECTED_PATH = ("route", "hours", "welcome", "consult", "operator", "leave_message", "not_available")
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -77,7 +77,7 @@ class Timelines:
     daemon_ms: list[float] = field(default_factory=list)
     keys_without_prompt: int = 0  # a key with no prompt after it on that call
     prompts_never_started: int = 0  # a prompt after a key that Asterisk never reported started
-    keyed_in_welcome: int = 0  # the key came before the menu prompt started (taken when the welcome ended)
+    keyed_in_welcome: int = 0  # the key came while the welcome menu was being set up or played
     paths: dict[tuple[str, ...], int] = field(default_factory=lambda: defaultdict(int))
 
 
@@ -111,12 +111,12 @@ async def read_timelines(url: str, since: dt.datetime) -> Timelines:
                       if e.type == ev.PROMPT_FINISHED and e.data.get("started_at")}
         menu_started = False
         for i, e in enumerate(events):
-            if e.type == ev.PROMPT_STARTED and e.data.get("prompt") == "main.prompt":
+            if e.type == ev.PROMPT_STARTED and e.data.get("prompt") == "welcome.prompt":
                 menu_started = True
             elif e.type == ev.IVR_LEFT:
                 out.paths[(*e.data.get("path", ()), e.data.get("how", "?"))] += 1
             elif e.type == ev.DTMF:
-                out.keyed_in_welcome += not menu_started
+                out.keyed_in_welcome += menu_started
                 nxt = next((n for n in events[i + 1:] if n.type == ev.PROMPT_STARTED), None)
                 if nxt is None:
                     out.keys_without_prompt += 1
@@ -156,10 +156,10 @@ async def main(args: argparse.Namespace) -> int:
     run_dir = bench_run_dir(args, prefix="callcore-ivr-bench-")
     stack = bench_stack(args, run_dir, CALLCORE_FLOW="ivr", CALLCORE_IVR_DIR=str(run_dir / "ivr"))
     lengths = await prepare_menu(stack, args.prompt_seconds)
-    # The key must reach the menu: a key during the routing AGI (the dialplan answers before it) is lost, one
-    # during the welcome is kept for the menu. The menu waits its prompt plus 6 s, so 3 s after the welcome's
-    # length lands in the menu even when the AGI and the Stasis entry lag under load.
-    key_after = args.key_after_ms if args.key_after_ms is not None else int(lengths["welcome"] * 1000 + 3000)
+    # The key must reach the menu: a key during the routing AGI (the dialplan answers before it) is lost; the
+    # welcome is the first menu and takes keys while it plays and 1 s after, so 2.5 s after the ACK lands in it
+    # even when the AGI and the Stasis entry lag under load.
+    key_after = args.key_after_ms if args.key_after_ms is not None else 2500
     calls = int(args.cps * args.seconds)
     print(f"callcore IVR load bench {dt.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}: {args.cps} CPS x {args.seconds} s"
           f" = {calls} calls; {os.cpu_count()} CPUs; open files {fds}; run folder {run_dir}", flush=True)
@@ -194,7 +194,7 @@ async def main(args: argparse.Namespace) -> int:
         sustained = run.completed / run.offer_seconds if run.offer_seconds else 0.0
         lat = t.digit_to_prompt_ms
         expected = sum(n for p, n in t.paths.items() if p == (*EXPECTED_PATH, "hangup"))
-        print(f"[ivr] service {SERVICE}: welcome, key 1, queue general not available, the hotline hangs up")
+        print(f"[ivr] service {SERVICE}: key 1 during the welcome, queue general not staffed, the hotline hangs up")
         print(f"  offered {run.offered}   completed {run.completed}   failed {run.failed}")
         print(f"  sustained {sustained:.1f} CPS  (completed / {run.offer_seconds:.2f} s of call creation;"
               f" SIPp ran {run.wall_seconds:.1f} s, peak {run.peak_concurrent} calls up)")
@@ -203,7 +203,7 @@ async def main(args: argparse.Namespace) -> int:
         print(f"  digit->next prompt (Asterisk: key heard -> playback started) p50 {percentile(lat, 50):.1f} ms"
               f"   p99 {percentile(lat, 99):.1f} ms   max {percentile(lat, 100):.1f} ms   ({len(lat)} keys;"
               f" {t.keys_without_prompt} with no prompt after, {t.prompts_never_started} whose prompt never started,"
-              f" {t.keyed_in_welcome} keyed before the menu played)")
+              f" {t.keyed_in_welcome} keyed while the welcome menu played)")
         m = t.in_menu_ms
         print(f"  keys while the menu was up: p50 {percentile(m, 50):.1f} ms   p99 {percentile(m, 99):.1f} ms"
               f"   max {percentile(m, 100):.1f} ms   ({len(m)} keys)")
@@ -234,7 +234,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     common_arguments(p, cps=100, call_timeout=60, spy_file="py-spy-ivr.txt")
     p.add_argument("--prompt-seconds", type=float,
                    help="cut every prompt of the menu (in the bench's own run folder) to this many seconds")
-    p.add_argument("--key-after-ms", type=int, help="pause between the ACK and the key (default: welcome + 3 s)")
+    p.add_argument("--key-after-ms", type=int, help="pause between the ACK and the key (default: 2.5 s)")
     return p.parse_args(argv)
 
 
