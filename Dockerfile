@@ -17,8 +17,8 @@ COPY asterisk-conf ./asterisk-conf
 RUN pip install --no-cache-dir -e . && mkdir -p /var/lib/callcore && chown callcore /var/lib/callcore
 
 USER callcore
-# Secrets come from the environment (CALLCORE_ARI_PASSWORD, CALLCORE_AMI_SECRET, CALLCORE_API_TOKEN,
-# CALLCORE_AGENT_PASSWORD); everything else from CALLCORE_* variables or a TOML file in CALLCORE_CONFIG.
+# Secrets come from the environment (CALLCORE_ARI_PASSWORD, CALLCORE_AMI_SECRET, CALLCORE_API_TOKEN; agents'
+# SIP passwords are per agent, in the store); everything else from CALLCORE_* variables or a TOML file in CALLCORE_CONFIG.
 ENV CALLCORE_RUN_DIR=/var/lib/callcore \
     CALLCORE_API_HOST=0.0.0.0 \
     PYTHONUNBUFFERED=1
