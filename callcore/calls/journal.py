@@ -18,7 +18,7 @@ import json
 import logging
 import os
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
@@ -69,6 +69,15 @@ _FOLDED = ("status", "stage", "answered_at", "ended_at", "hangup_by", "hangup_ca
            *_OUTCOME)
 # executemany with one dict per changed call: ``_id`` picks the row, the other keys are the SET clause.
 _UPDATE_FOLDED = update(CALLS_TABLE).where(CALLS_TABLE.c.id == bindparam("_id"))
+# The timelines of the calls ``ids``, the events the classifier reads, in timeline order: ``at``, then
+# ``seq``. ``seq`` alone would not do: it is one process's counter, and a call parked in Stasis
+# across a restart has events of two processes.
+_TIMELINES = (
+    select(EVENTS_TABLE.c.call_id, EVENTS_TABLE.c.type, EVENTS_TABLE.c.at, EVENTS_TABLE.c.data)
+    .where(EVENTS_TABLE.c.call_id.in_(bindparam("ids", expanding=True)),
+           EVENTS_TABLE.c.type.in_(sorted(outcomes.READS)))
+    .order_by(EVENTS_TABLE.c.at, EVENTS_TABLE.c.seq)
+)
 
 
 # Text columns of a call row and their lengths: what a caller ID or a cause text brings is cut to
@@ -310,18 +319,11 @@ class CallJournal:
                 await conn.execute(_UPDATE_FOLDED, changed)
         self.written += len(fresh)
 
-    async def _classify(self, conn: AsyncConnection, call_ids: Iterable[str]) -> dict[str, Outcome]:
+    async def _classify(self, conn: AsyncConnection, call_ids: Collection[str]) -> dict[str, Outcome]:
         """The outcome of each ended call from its whole stored timeline: one SELECT for them all, of
-        the events the classifier reads (``outcomes.READS``).
-
-        Timeline order is ``at``, then ``seq``: ``seq`` is this process's counter, and a call parked
-        in Stasis across a restart has events of two processes. A timeline the classifier cannot
-        read is logged and left without an outcome: one odd call must not stop the writer."""
-        result = await conn.execute(
-            select(EVENTS_TABLE.c.call_id, EVENTS_TABLE.c.type, EVENTS_TABLE.c.at, EVENTS_TABLE.c.data)
-            .where(EVENTS_TABLE.c.call_id.in_(set(call_ids)), EVENTS_TABLE.c.type.in_(sorted(outcomes.READS)))
-            .order_by(EVENTS_TABLE.c.at, EVENTS_TABLE.c.seq)
-        )
+        the events the classifier reads (``outcomes.READS``). A timeline the classifier cannot read
+        is logged and left without an outcome: one odd call must not stop the writer."""
+        result = await conn.execute(_TIMELINES, {"ids": list(call_ids)})
         timelines: dict[str, list[TimelineEvent]] = {}
         for call_id, type_, at, data in result:
             timelines.setdefault(call_id, []).append(TimelineEvent(type_, at, data or {}))

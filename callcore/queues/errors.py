@@ -45,9 +45,3 @@ class QueueSettingsError(QueueError, ValueError):
     def __init__(self, faults: list[Fault]) -> None:
         super().__init__("; ".join(str(f) for f in faults))
         self.faults = list(faults)
-
-
-class UnfinishedCall(QueueError, ValueError):
-    """A timeline without its ``ended`` event has no outcome yet."""
-
-    error_id = "call_not_ended"

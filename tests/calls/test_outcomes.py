@@ -270,17 +270,18 @@ def test_a_wrap_up_given_as_text_is_read() -> None:
 
 # --- properties ----------------------------------------------------------------------------------
 
+any_data = st.fixed_dictionaries({}, optional={
+    "queue": st.sampled_from(["general", "complaints"]), "agent": st.sampled_from(["1001", "1002"]),
+    "position": st.integers(1, 9) | st.just("x"), "reason": st.sampled_from([*ev.LEFT_REASONS, *ev.RING_REASONS]),
+    "kind": st.sampled_from(["lookup", "hangup", "menu", ev.ANNOUNCE_POSITION]), "found": st.booleans(),
+    "how": st.sampled_from(["hangup", "queue", "caller_hangup"]),
+    "wrap_up": st.floats(allow_nan=True) | st.text(max_size=3),
+})
 any_step = st.tuples(
     st.sampled_from([ev.QUEUE_ENTERED, ev.AGENT_RINGING, ev.AGENT_RING_ENDED, ev.AGENT_ANSWERED, ev.QUEUE_LEFT,
                      ev.ANNOUNCEMENT, ev.IVR_NODE, ev.IVR_LEFT, ev.REFUSED, ev.VOICEMAIL_LEFT, ev.HANGUP_REQUESTED,
                      ev.CALLBACK_REQUESTED, ev.HANDED_OFF, ev.TALK_STARTED, ev.TALK_ENDED]),
-    st.fixed_dictionaries({}, optional={
-        "queue": st.sampled_from(["general", "complaints"]), "agent": st.sampled_from(["1001", "1002"]),
-        "position": st.integers(1, 9) | st.just("x"), "reason": st.sampled_from([*ev.LEFT_REASONS, *ev.RING_REASONS]),
-        "kind": st.sampled_from(["lookup", "hangup", "menu", ev.ANNOUNCE_POSITION]), "found": st.booleans(),
-        "how": st.sampled_from(["hangup", "queue", "caller_hangup"]),
-        "wrap_up": st.floats(allow_nan=True) | st.text(max_size=3),
-    }),
+    any_data,
 )
 
 
@@ -297,3 +298,16 @@ def test_every_ended_call_gets_exactly_one_known_outcome(steps: list[tuple[str, 
     assert (outcome.answered_at is not None) == (outcome.kind == oc.ANSWERED)
     assert 0 <= outcome.wrap_up_seconds < float("inf")
     assert (outcome.queue_entered_at is not None) == any(t == ev.QUEUE_ENTERED for t, _ in steps)
+
+
+EVERY_NAME = sorted({v for n, v in vars(ev).items()
+                     if n.isupper() and isinstance(v, str) and not n.startswith(("RING_", "LEFT_", "ANNOUNCE_"))})
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(EVERY_NAME), any_data), max_size=15),
+       st.sampled_from(["caller", "system", "unknown"]))
+def test_the_events_left_unread_change_no_outcome(steps: list[tuple[str, dict[str, Any]]], by: str) -> None:
+    # The journal reads back only oc.READS: what classify looks at must all be in it.
+    timeline = tl((0, ev.ARRIVED, {}), *[(n + 1.0, t, d) for n, (t, d) in enumerate(steps)], ended(99, by))
+    assert classify([e for e in timeline if e.type in oc.READS]) == classify(timeline)
