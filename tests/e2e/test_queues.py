@@ -269,3 +269,22 @@ async def test_waiting_callers_keep_their_order_across_a_daemon_restart(queue_da
         entries = events(d, "queue_entered")
         assert len(entries) == 2 and entries[1].get("resumed") and entries[1]["seq"] == entries[0]["seq"], d["timeline"]
         assert d["outcome"] == "answered"
+
+
+async def test_a_caller_past_the_maximum_wait_is_told_and_handed_to_the_fallback(queue_daemon: Stack, tmp_path: Path) -> None:
+    stack = queue_daemon
+    await agent(stack, "3008")
+    await start(stack, tmp_path, ["3008"], max_wait=6, announce_every=0)
+    await api(stack, "POST", "/agents/3008/login")  # staffed, but no phone: nobody answers
+    steps: list[sipp.Step] = [sipp.Pause(2500), sipp.Keys("1"), sipp.Pause(20_000), sipp.HangUp()]
+    result = await sipp.call(stack.sip, steps, workdir=tmp_path / "caller", caller="13911116666", timeout_s=40)
+    await api(stack, "POST", "/agents/3008/logout")
+    assert result.ok, result.output
+    [row] = await stack.wait_for_calls(1, caller="13911116666", timeout=30)
+    detail = await stack.call_detail(row["id"])
+    [left] = events(detail, "queue_left")
+    assert left["reason"] == "timeout" and 6 <= left["waited"] < 8
+    # The apology, then the dialplan's fallback (its own apology and a voicemail).
+    assert "queue_unavailable" in [d["prompt"] for d in events(detail, "prompt_started")]
+    assert events(detail, "handed_off")[0]["label"] == "fallback"
+    assert (detail["outcome"], detail["loss_stage"]) == ("queue_timeout", "timeout")
