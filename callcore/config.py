@@ -83,6 +83,13 @@ class LogSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
+class CallSettings:
+    # A caller who leaves the queue sooner than this is a short abandon, counted apart (C-2, C-3):
+    # a misdial or an instant change of mind no agent could have prevented.
+    short_abandon_seconds: float = 5.0
+
+
+@dataclass(frozen=True, kw_only=True)
 class AgiSettings:
     host: str = "127.0.0.1"
     port: int = 4574
@@ -104,6 +111,7 @@ class Settings:
     api: ApiSettings = field(default_factory=ApiSettings)
     log: LogSettings = field(default_factory=LogSettings)
     agi: AgiSettings = field(default_factory=AgiSettings)
+    calls: CallSettings = field(default_factory=CallSettings)
     tickets: TicketSettings = field(default_factory=TicketSettings)
     notify: NotifySettings = field(default_factory=NotifySettings)
     ivr_dir: Path = field(default_factory=lambda: Path(__file__).resolve().parent.parent / "ivr")
@@ -134,6 +142,9 @@ class Settings:
         """Values the loader cannot type-check on its own."""
         if self.flow not in FLOWS:
             raise ConfigError(f"flow: expected one of {', '.join(FLOWS)}, got {self.flow!r}")
+        short = self.calls.short_abandon_seconds
+        if not 0 <= short <= 60:
+            raise ConfigError(f"calls.short_abandon_seconds: expected 0 to 60 seconds, got {short}")
 
     def check_secrets(self) -> None:
         """Refuse to run with a missing or well-known credential (A-3)."""

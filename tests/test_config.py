@@ -88,3 +88,9 @@ def test_generated_secrets_file_is_private_and_complete(tmp_path: Path) -> None:
     before = path.read_text()
     config.write_secrets_file(path)  # never overwritten
     assert path.read_text() == before
+
+
+def test_short_abandon_threshold_is_configurable_and_checked() -> None:
+    assert config.load(None, env={"CALLCORE_CALLS_SHORT_ABANDON_SECONDS": "3.5"}).calls.short_abandon_seconds == 3.5
+    with pytest.raises(config.ConfigError, match="short_abandon_seconds"):
+        config.load(None, env={"CALLCORE_CALLS_SHORT_ABANDON_SECONDS": "-1"})

@@ -30,7 +30,8 @@ class CallsPlugin(Plugin):
     def build(self) -> None:
         ctx = self.ctx
         settings = ctx.settings
-        self.journal = ctx.provide(CallJournal(ctx.db, settings.spool_file, ctx.bus))
+        self.journal = ctx.provide(CallJournal(ctx.db, settings.spool_file, ctx.bus,
+                                               short_abandon_seconds=settings.calls.short_abandon_seconds))
         ctx.journal = self.journal
         ari = ctx.get(AriClient)
         fallback = (HOTLINE_CONTEXT, settings.asterisk.hotline, "fallback")
