@@ -194,9 +194,11 @@ def agent_scenario(number: str, behaviour: Behaviour) -> str:
                 f'  <recv request="BYE" timeout="{max(1, int(behaviour.talk_seconds * 1000))}" ontimeout="hang_up"/>',
                 _send(r("200 OK", to_tag=False), next_label="end"),
                 '  <label id="hang_up"/>',
+                # SIPp's [branch] repeats from one out-of-call call to the next: Asterisk would take this
+                # phone's second BYE for a retransmission of its first. The Call-ID makes it unique.
                 _send("\n".join("      " + line for line in [
                     "BYE [next_url] SIP/2.0",
-                    "Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]",
+                    "Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]-[call_id]",
                     f"From: [$me];tag={_AGENT_TAG}",
                     "To: [$peer]",
                     "Call-ID: [call_id]",
