@@ -39,8 +39,7 @@ Relay = Callable[[dict[str, Any]], dict[str, Any] | None]
 @router.get("/events/stream", summary="Stream live call events over a WebSocket", tags=("ops",), query=StreamQuery)
 async def stream(req: ApiRequest[Any, StreamQuery]) -> web.WebSocketResponse:
     def ops_view(item: dict[str, Any]) -> dict[str, Any] | None:
-        # Items addressed to one person (an agent's screen pop) are not for the ops stream.
-        if item.get("audience") or not matches(item, req.query):
+        if not matches(item, req.query):
             return None
         # Ops read this stream: every number leaves the daemon masked (A-2).
         return {**item, "caller": mask_phone(item.get("caller")), "data": mask_fields(item.get("data") or {})}
@@ -48,13 +47,13 @@ async def stream(req: ApiRequest[Any, StreamQuery]) -> web.WebSocketResponse:
     return await relay(req, ops_view)
 
 
-async def relay(req: ApiRequest[Any, Any], view: Relay) -> web.WebSocketResponse:
-    """A WebSocket that sends ``view(item)`` for every item published on the event bus (None: not
-    sent) until the client closes; the one bus-to-socket loop every live feed uses."""
+async def relay(req: ApiRequest[Any, Any], view: Relay, *, topic: str | None = None) -> web.WebSocketResponse:
+    """A WebSocket that sends ``view(item)`` for every item published on the event bus, or on its
+    ``topic`` (None: not sent), until the client closes; the one bus-to-socket loop of every feed."""
     ws = web.WebSocketResponse(heartbeat=20)
     await ws.prepare(req.raw)
     bus = req.ctx.bus
-    async with bus.subscribe() as sub:
+    async with bus.subscribe(topic) as sub:
         reader = asyncio.ensure_future(ws.receive())
         try:
             while not ws.closed:

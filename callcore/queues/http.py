@@ -20,7 +20,7 @@ from callcore.core.identity import AGENT, FLOOR_MANAGERS, STATS_READERS
 from callcore.queues.agents import AgentState
 from callcore.queues.card import CallerCard, caller_card
 from callcore.queues.directory import AgentDirectory
-from callcore.queues.services import QueueService
+from callcore.queues.services import QueueService, agent_topic
 from callcore.queues.wallboard import Wallboard
 from callcore.tickets.services import TicketService
 
@@ -99,18 +99,15 @@ async def ready(req: ApiRequest[Any, Any]) -> dict[str, Any]:
 async def agent_events(req: ApiRequest[Any, Any]) -> web.WebSocketResponse:
     number, service = await _agent(req)
     service.agent(number)
-    audience = f"agent:{number}"
     user = req.user
 
     def view(item: dict[str, Any]) -> dict[str, Any] | None:
-        if item.get("kind") == "screen_pop" and item.get("audience") == audience:
+        if item.get("kind") == "screen_pop":
             card = item.get("card")
             return {**item, "card": card.to_json(user) if isinstance(card, CallerCard) else None}
-        if item.get("kind") == "agent_state" and item.get("agent") == number:
-            return item
-        return None
+        return item
 
-    return await relay(req, view)
+    return await relay(req, view, topic=agent_topic(number))
 
 
 @router.get("/calls/{call_id}/screen-pop", summary="A call's screen pop (the caller's card)", tags=("agents",),

@@ -28,7 +28,7 @@ from typing import Any, Protocol
 from sqlalchemy import select
 
 from callcore.ari.client import AriClient
-from callcore.ari.errors import AriError, AriNotFound
+from callcore.ari.errors import AriError, AriNotFound, AriUnavailable
 from callcore.calls import events as ev
 from callcore.calls.session import CallSession
 from callcore.calls.stasis import StasisApp
@@ -313,9 +313,9 @@ class QueueService:
         session.event(ev.AGENT_RINGING, queue=waiter.caller.queue, agent=agent, attempt=waiter.attempts,
                       channel_id=ring.channel_id)
         # T-8: the agent's browser learns who calls the moment the phone is asked to ring.
-        self.bus.publish({"kind": "screen_pop", "audience": f"agent:{agent}", "agent": agent,
-                          "call_id": session.call_id, "queue": waiter.caller.queue, "at": now.isoformat(),
-                          "card": waiter.card})
+        self.bus.publish({"kind": "screen_pop", "agent": agent, "call_id": session.call_id,
+                          "queue": waiter.caller.queue, "at": now.isoformat(), "card": waiter.card},
+                         topic=agent_topic(agent), private=True)
         timeout = waiter.settings.ring_timeout
         ring.timer = asyncio.get_running_loop().call_later(timeout + RING_GRACE, self._ring_overdue, ring)
         self._spawn(self._dial(ring, timeout), name=f"ring-{agent}")
@@ -328,6 +328,13 @@ class QueueService:
                 f"PJSIP/{ring.agent}", channel_id=ring.channel_id, app_args=f"agent,{session.call_id}",
                 caller_id=f'"{name}" <{session.caller_number}>', timeout=max(1, round(timeout)),
                 originator=session.channel_id)
+        except AriUnavailable as exc:
+            # Asterisk did not take the request (overloaded, restarting): not the agent's fault, and
+            # ringing the next agent at once would only add to the load. The caller waits a round.
+            log.warning("dialling agent %s failed, Asterisk unavailable: %s", ring.agent, exc)
+            ring.waiter.retry_at = asyncio.get_running_loop().time() + max(1.0, ring.waiter.settings.retry_delay)
+            self.stasis.release(ring.channel_id)
+            self._ring_ended(ring, ev.RING_CANCELLED, cause=None)
         except AriError as exc:
             log.warning("dialling agent %s failed: %s", ring.agent, exc)
             self._ring_ended(ring, ev.RING_UNREACHABLE, cause=None)
@@ -494,7 +501,8 @@ class QueueService:
         if after.status != before.status or after.registered != before.registered or after.device_busy != before.device_busy:
             self.bus.publish({"kind": "agent_state", "agent": number, "status": after.status,
                               "since": after.since.isoformat(), "pause_reason": after.pause_reason,
-                              "registered": after.registered, "call_id": after.call_id, "event": event.name})
+                              "registered": after.registered, "call_id": after.call_id, "event": event.name},
+                             topic=agent_topic(number))
         if ag.can_ring(after) and not ag.can_ring(before):
             self.kick()
         return after
@@ -561,6 +569,11 @@ class QueueService:
 
 
 _ADOPTED = QueueSettings(name="adopted", display_name="恢复的通话", wrap_up=0.0)
+
+
+def agent_topic(number: str) -> str:
+    """The event-bus topic of one agent's feed (screen pops, state changes)."""
+    return f"agent:{number}"
 
 
 def _ring_reason(cause: Any) -> str:

@@ -149,6 +149,16 @@ class QueueHandoff(HandoffTarget):
             # The daemon stops: the caller stays parked with music; the next daemon resumes it.
             service.waiting.pop(waiter.caller.call_id, None)
             raise
+        except BaseException:
+            # The flow failed (Asterisk refused a request): the caller must not stay in the line
+            # with nobody driving the call; the Stasis app hangs it up.
+            if waiter.caller.call_id in service.waiting:
+                position = service.position(waiter)
+                service.leave(waiter, ev.LEFT_SYSTEM)
+                session.event(ev.QUEUE_LEFT, queue=settings.name, reason=ev.LEFT_SYSTEM, position=position,
+                              waited=self._waited(waiter), why="error")
+            session.keep_parked = False
+            raise
 
     async def _until_answered(self, session: CallSession, waiter: Waiter) -> Ring | None:
         """Waits for an agent, announcing at the caller's own moments; None when the wait ended."""

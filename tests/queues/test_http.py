@@ -85,8 +85,11 @@ async def test_the_agents_feed_carries_their_own_screen_pops_only(api: Any) -> N
     ws = await client.ws_connect("/api/v1/agents/2001/events", headers=AGENT)
     await asyncio.sleep(0.05)
     card = CallerCard(call_id="c-1", caller_number="13800138000", caller_name="张三", built_at=utcnow())
-    service.bus.publish({"kind": "screen_pop", "audience": "agent:2002", "agent": "2002", "call_id": "c-0", "card": card})
-    service.bus.publish({"kind": "screen_pop", "audience": "agent:2001", "agent": "2001", "call_id": "c-1", "card": card})
+    service.bus.publish({"kind": "screen_pop", "agent": "2002", "call_id": "c-0", "card": card}, topic="agent:2002",
+                        private=True)
+    service.bus.publish({"kind": "call_event", "call_id": "c-0"})
+    service.bus.publish({"kind": "screen_pop", "agent": "2001", "call_id": "c-1", "card": card}, topic="agent:2001",
+                        private=True)
     msg = json.loads((await asyncio.wait_for(ws.receive(), 2)).data)
     assert (msg["call_id"], msg["card"]["caller_number"]) == ("c-1", "13800138000")
     await ws.close()

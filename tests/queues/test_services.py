@@ -31,9 +31,12 @@ class FakeAri:
     def __init__(self) -> None:
         self.originated: list[dict[str, Any]] = []
         self.hung_up: list[str] = []
+        self.refuse: Exception | None = None
 
     async def originate(self, endpoint: str, **kw: Any) -> None:
         self.originated.append({"endpoint": endpoint, **kw})
+        if self.refuse is not None:
+            raise self.refuse
 
     async def hangup(self, channel_id: str, reason: str = "normal") -> None:
         self.hung_up.append(channel_id)
@@ -125,7 +128,7 @@ def agent_event(stasis: FakeStasis, ari: FakeAri, agent: str, event: dict[str, A
 async def test_a_caller_rings_the_first_free_agent_with_its_number_and_a_screen_pop(service: Any) -> None:
     svc, ari, _ = service
     ready(svc, "1001", "1002")
-    async with svc.bus.subscribe() as sub:
+    async with svc.bus.subscribe("agent:1001") as sub:
         session, _ = enter(svc)
         await settle()
         assert ari.rung() == ["1001"]
@@ -137,7 +140,7 @@ async def test_a_caller_rings_the_first_free_agent_with_its_number_and_a_screen_
             item = await asyncio.wait_for(sub.get(), 1)
             if item.get("kind") == "screen_pop":
                 pops.append(item)
-    assert pops and pops[0]["audience"] == "agent:1001" and pops[0]["call_id"] == session.call_id
+    assert pops and pops[0]["agent"] == "1001" and pops[0]["call_id"] == session.call_id
     assert session.of(ev.AGENT_RINGING) == [{"queue": "general", "agent": "1001", "attempt": 1,
                                              "channel_id": dial["channel_id"]}]
 
@@ -255,3 +258,18 @@ def test_device_states_mean_registration_and_busy_elsewhere() -> None:
     ringing = ag.apply(s, ag.Ring("c1"), utcnow())
     assert device_events(ringing, "RINGING") == []  # rung by the queue: not busy elsewhere
     assert device_events(s, "UNAVAILABLE") == [ag.DeviceUnregistered()]
+
+
+async def test_an_overloaded_asterisk_is_not_the_agents_fault_and_is_not_hammered(service: Any) -> None:
+    from callcore.ari.errors import AriUnavailable
+
+    svc, ari, _ = service
+    svc.queues.queues = [general(retry_delay=30.0)]
+    ready(svc, "1001", "1002")
+    ari.refuse = AriUnavailable("503 overloaded", method="POST", path="channels")
+    session, _ = enter(svc)
+    await settle()
+    # One try; no storm of rings through every agent; nobody blamed.
+    assert ari.rung() == ["1001"]
+    assert session.of(ev.AGENT_RING_ENDED)[0]["reason"] == ev.RING_CANCELLED
+    assert svc.agents["1001"].missed_total == 0 and svc.agents["1001"].status == ag.AVAILABLE
