@@ -197,9 +197,9 @@ async def test_three_invalid_keys_end_in_the_menu_fallback(ivr_daemon: Stack, si
 
 
 async def test_caller_who_keys_nothing_reaches_the_general_queue_within_10_s(ivr_daemon: Stack, sipp_dir: Path) -> None:
-    result = await sipp.call(ivr_daemon.sip, [sipp.ExpectHangup(40_000)], workdir=sipp_dir, caller="13922220001")
+    result = await sipp.call(ivr_daemon.sip, [sipp.ExpectHangup(40_000)], workdir=sipp_dir, caller="13962220001")
     assert result.ok, result.output
-    [row] = await ivr_daemon.wait_for_calls(1, caller="13922220001", timeout=30)
+    [row] = await ivr_daemon.wait_for_calls(1, caller="13962220001", timeout=30)
     detail = await ivr_daemon.call_detail(row["id"])
     assert not events(detail, "dtmf")
     nodes = [d["node"] for d in events(detail, "ivr_node") if set(d) == {"node", "kind"}]
@@ -214,9 +214,9 @@ async def test_caller_who_keys_0_at_once_reaches_the_general_queue_at_once(ivr_d
     # 0 as soon as the welcome plays (a key during the routing AGI, before the call enters Stasis, never
     # reaches the daemon).
     result = await sipp.call(ivr_daemon.sip, [sipp.Pause(1000), sipp.Keys("0"), sipp.ExpectHangup(40_000)],
-                             workdir=sipp_dir, caller="13922220002")
+                             workdir=sipp_dir, caller="13962220002")
     assert result.ok, result.output
-    [row] = await ivr_daemon.wait_for_calls(1, caller="13922220002", timeout=30)
+    [row] = await ivr_daemon.wait_for_calls(1, caller="13962220002", timeout=30)
     detail = await ivr_daemon.call_detail(row["id"])
     assert [d["digit"] for d in events(detail, "dtmf")] == ["0"]
     [welcome] = [d for d in events(detail, "prompt_finished") if d["prompt"] == "welcome.prompt"]

@@ -130,10 +130,10 @@ async def test_a_caller_keys_1_and_talks_to_an_agent_after_hearing_the_agent_num
         await asyncio.wait_for(opened.wait(), 10)
         try:
             steps: list[sipp.Step] = [sipp.Pause(2500), sipp.Keys("1"), sipp.Pause(24_000), sipp.HangUp()]
-            result = await sipp.call(stack.sip, steps, workdir=tmp_path / "caller", caller="13911112222",
+            result = await sipp.call(stack.sip, steps, workdir=tmp_path / "caller", caller="13951112222",
                                      caller_name="张三", timeout_s=60)
             assert result.ok, result.output
-            [row] = await stack.wait_for_calls(1, caller="13911112222", timeout=30)
+            [row] = await stack.wait_for_calls(1, caller="13951112222", timeout=30)
         finally:
             reader.cancel()
         calls = await phone.wait_calls(1)
@@ -145,11 +145,11 @@ async def test_a_caller_keys_1_and_talks_to_an_agent_after_hearing_the_agent_num
     ended = {d["agent"]: d["reason"] for d in events(detail, "agent_ring_ended")}
     assert ended == {"3001": "no_answer", "3002": "answered"}
     # The agent's phone showed the caller's number while it rang.
-    assert calls[0].caller == "13911112222"
+    assert calls[0].caller == "13951112222"
     # The screen pop reached the agent's WebSocket before the agent answered.
     popped = [(t, m) for t, m in pops if m.get("kind") == "screen_pop"]
     assert popped and popped[0][1]["call_id"] == row["id"]
-    assert popped[0][1]["card"]["caller_number"] == "13911112222"
+    assert popped[0][1]["card"]["caller_number"] == "13951112222"
     assert popped[0][0] < at(detail, "agent_answered")
     # The caller heard the agent's number before the conversation.
     [intro] = [d for d in events(detail, "announcement") if d["kind"] == "agent_number"]
@@ -183,9 +183,9 @@ async def test_paused_logged_out_and_unregistered_agents_are_never_rung_and_a_ca
         # queue is staffed, and nobody can be rung.
         await api(stack, "POST", "/agents/3003/login")
         steps: list[sipp.Step] = [sipp.Pause(2500), sipp.Keys("1"), sipp.Pause(16_000), sipp.HangUp()]
-        result = await sipp.call(stack.sip, steps, workdir=tmp_path / "caller", caller="13911113333", timeout_s=40)
+        result = await sipp.call(stack.sip, steps, workdir=tmp_path / "caller", caller="13951113333", timeout_s=40)
         assert result.ok, result.output
-        [row] = await stack.wait_for_calls(1, caller="13911113333", timeout=30)
+        [row] = await stack.wait_for_calls(1, caller="13951113333", timeout=30)
         assert paused.calls() == [] and absent.calls() == []
     detail = await stack.call_detail(row["id"])
     assert events(detail, "agent_ringing") == []
