@@ -104,6 +104,23 @@ class NotifySettings:
 
 
 @dataclass(frozen=True, kw_only=True)
+class RecordingSettings:
+    """T-9: where Asterisk writes the calls' recordings and how long they must be kept."""
+
+    # Days a recording is kept before an admin may delete it. 180 is this project's choice: no
+    # national rule fixes a retention period for 12345 hotline recordings, so set what yours requires.
+    retention_days: int = 180
+    # Asterisk's recording directory (``astspooldir``/recording); empty: ``<run_dir>/spool/recording``,
+    # as ``asterisk-conf/asterisk.conf.j2`` sets it. The daemon reads the files there, so it must
+    # share that folder with Asterisk.
+    dir: str = ""
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.retention_days <= 36500:
+            raise ConfigError(f"recordings.retention_days: expected 1 to 36500 days, got {self.retention_days}")
+
+
+@dataclass(frozen=True, kw_only=True)
 class Settings:
     run_dir: Path = field(default_factory=default_run_dir)
     asterisk: AsteriskSettings = field(default_factory=AsteriskSettings)
@@ -114,6 +131,7 @@ class Settings:
     calls: CallSettings = field(default_factory=CallSettings)
     tickets: TicketSettings = field(default_factory=TicketSettings)
     notify: NotifySettings = field(default_factory=NotifySettings)
+    recordings: RecordingSettings = field(default_factory=RecordingSettings)
     ivr_dir: Path = field(default_factory=lambda: Path(__file__).resolve().parent.parent / "ivr")
     # The queue catalog (queues, their strategies and members) admins edit, like the menus of ivr_dir.
     queues_file: Path = field(default_factory=lambda: Path(__file__).resolve().parent.parent / "queues" / "queues.yaml")

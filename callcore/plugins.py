@@ -19,6 +19,7 @@ PLUGINS: tuple[str, ...] = (
     "callcore.tickets.plugin:TicketsPlugin",
     "callcore.routing.plugin:RoutingPlugin",
     "callcore.ivr.plugin:IvrPlugin",
+    "callcore.recordings.plugin:RecordingsPlugin",
     "callcore.queues.plugin:QueuesPlugin",
 )
 

@@ -23,6 +23,7 @@ from callcore.queues.directory import AgentDirectory
 from callcore.queues.services import QueueService
 from callcore.queues.stasis import QueueHandoff
 from callcore.queues.wallboard import Wallboard
+from callcore.recordings.recorder import Recorder
 from callcore.tickets.services import TicketService
 
 log = logging.getLogger(__name__)
@@ -77,7 +78,9 @@ class QueuesPlugin(Plugin):
                                      attributes=session.attributes, tickets=tickets,
                                      ivr_path=session.attributes.get("ivr_path"))
 
-        self.handoff = QueueHandoff(self.service, stasis=stasis, sounds_dir=settings.sounds_dir, card=card)
+        recorder = ctx.get(Recorder) if ctx.has(Recorder) else None
+        self.handoff = QueueHandoff(self.service, stasis=stasis, sounds_dir=settings.sounds_dir, card=card,
+                                    recorder=recorder)
         ctx.provide(self.handoff, kind=HandoffTarget)
         self.sync = AgentSync(self.service, ctx.get(AmiClient))
         ctx.provide(Wallboard(self.service, ctx.db))

@@ -36,6 +36,7 @@ from callcore.queues.services import QueueService, Ring, Waiter
 from callcore.queues.settings import QueueSettings
 from callcore.queues.speech import agent_intro_text
 from callcore.queues.waiting import WaitingCaller, caller_priority
+from callcore.recordings.recorder import Recorder
 from callcore.store.base import utcnow
 from callcore.store.db import OUTAGE_ERRORS
 
@@ -65,11 +66,13 @@ def basic_card(session: CallSession) -> CallerCard:
 
 class QueueHandoff(HandoffTarget):
     def __init__(self, service: QueueService, *, stasis: StasisApp, sounds_dir: Path,
-                 card: CardBuilder | None = None) -> None:
+                 card: CardBuilder | None = None, recorder: Recorder | None = None) -> None:
         self.service = service
         self.stasis = stasis
         self.sounds_dir = sounds_dir
         self.card = card
+        # T-9: records every conversation from the moment both legs are bridged (None: not recorded).
+        self.recorder = recorder
 
     # -- HandoffTarget -----------------------------------------------------------------
     def available(self, kind: str, name: str) -> bool:
@@ -240,7 +243,7 @@ class QueueHandoff(HandoffTarget):
         except PromptError as exc:
             log.error("agent announcement not synthesized: %s", exc)
         await self._quiet(session)
-        talked = False
+        talked = stopping = False
         try:
             if intro is not None and queue_name is not None:
                 # The agent hears where the call comes from while the caller hears who answers.
@@ -257,24 +260,41 @@ class QueueHandoff(HandoffTarget):
             talked = True
             await self._talk(session, ring, settings)
             return True
+        except asyncio.CancelledError:
+            # The daemon stops: the conversation goes on in Asterisk and the next daemon follows it.
+            stopping = True
+            raise
         finally:
-            if talked or session.gone:
+            if (talked or session.gone) and not stopping:
                 service.agent_leg_done(ring, talked=True, wrap_up=settings.wrap_up)
 
     async def _talk(self, session: CallSession, ring: Ring, settings: QueueSettings) -> None:
         ari = self.service.ari
         bridge_id = f"call-{session.call_id}"
         await ari.create_bridge(bridge_id, kind="mixing", name=f"callcore {session.call_id}")
+        stopping = False
         try:
             await ari.add_to_bridge(bridge_id, [session.channel_id, ring.channel_id])
+            if self.recorder is not None:
+                # Returns at once; a recording that fails is logged and stored, the call goes on.
+                await self.recorder.start(call_id=session.call_id, bridge_id=bridge_id, agent=ring.agent,
+                                          queue=settings.name)
             session.event(ev.BRIDGED, agent=ring.agent, bridge_id=bridge_id)
             session.event(ev.TALK_STARTED, agent=ring.agent)
             await self._until_one_leaves(session, ring, settings)
+        except asyncio.CancelledError:
+            # The daemon stops: the bridge (and its recording) stay up, the two go on talking, and
+            # the next daemon's ``reattach`` follows the conversation to its end.
+            stopping = True
+            raise
         finally:
-            try:
-                await ari.destroy_bridge(bridge_id)
-            except AriError:
-                pass
+            if not stopping:
+                if self.recorder is not None:
+                    await self.recorder.stop(call_id=session.call_id)
+                try:
+                    await ari.destroy_bridge(bridge_id)
+                except AriError:
+                    pass
 
     async def _until_one_leaves(self, session: CallSession, ring: Ring, settings: QueueSettings) -> None:
         caller_gone = asyncio.ensure_future(session.wait_gone())

@@ -288,3 +288,37 @@ async def test_a_caller_past_the_maximum_wait_is_told_and_handed_to_the_fallback
     assert "queue_unavailable" in [d["prompt"] for d in events(detail, "prompt_started")]
     assert events(detail, "handed_off")[0]["label"] == "fallback"
     assert (detail["outcome"], detail["loss_stage"]) == ("queue_timeout", "timeout")
+
+
+async def test_a_conversation_goes_on_across_a_daemon_restart(queue_daemon: Stack, tmp_path: Path) -> None:
+    stack = queue_daemon
+    password = await agent(stack, "3009")
+    await start(stack, tmp_path, ["3009"], announce_every=0)
+    async with AgentPhone(stack.sip, "3009", password, workdir=tmp_path / "a9",
+                          behaviour=Answer(after_seconds=0.5, talk_seconds=14)) as phone:
+        await wait_contact(stack.cli, "3009")
+        await log_in(stack, "3009")
+        steps: list[sipp.Step] = [sipp.Pause(2500), sipp.Keys("1"), sipp.ExpectHangup(60_000)]
+        caller = asyncio.ensure_future(sipp.call(stack.sip, steps, workdir=tmp_path / "c", caller="13951119999",
+                                                 timeout_s=70))
+        [row] = await stack.wait_for_calls(1, status="active", caller="13951119999", timeout=20)
+        deadline = time.monotonic() + 20
+        while "talk_started" not in [e["type"] for e in (await stack.call_detail(row["id"]))["timeline"]]:
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.3)
+        await stack.stop_daemon()  # SIGTERM while they talk: the bridge stays up
+        await asyncio.sleep(1)
+        await stack.start_daemon()
+        result = await caller
+        assert result.ok, result.output
+        [call] = await phone.wait_calls(1, timeout=30)
+    await api(stack, "POST", "/agents/3009/logout")
+    # The agent hung up after its whole 14 s (the first ~3 s are the agent-number announcement):
+    # the conversation was never cut by the restart.
+    assert call.ended
+    [done] = await stack.wait_for_calls(1, caller="13951119999", timeout=30)
+    detail = await stack.call_detail(done["id"])
+    [talk_end] = events(detail, "talk_ended")
+    assert talk_end["by"] == "agent"
+    assert at(detail, "ended") - at(detail, "talk_started") >= 9
+    assert detail["outcome"] == "answered"

@@ -1,0 +1,105 @@
+"""Blocking work on recording files: measuring, converting, copying. Run every function here with
+``asyncio.to_thread``: a recording of a long call is tens of megabytes, and hashing or decoding it
+on the event loop would stall the calls in progress."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydub import AudioSegment
+
+CHUNK = 1024 * 1024
+# ffmpeg converts an hour of 8 kHz audio in a few seconds; far beyond that it is stuck.
+MP3_TIMEOUT = 300.0
+# Speech at 8 kHz mono: 32 kbit/s keeps it intelligible at a tenth of the WAV's size.
+MP3_BITRATE = "32k"
+
+
+class AudioFileError(RuntimeError):
+    """A recording file that cannot be read or converted; the message says why."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class FileFacts:
+    size: int
+    sha256: str
+    # Seconds of audio, measured by decoding the file (frames / rate), not from timestamps.
+    duration: float
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def duration_of(path: Path) -> float:
+    """Seconds of audio in ``path`` as pydub decodes it (it mends the size fields of a WAV header
+    that a writer left unfinished)."""
+    try:
+        with open(path, "rb") as fh:
+            segment = AudioSegment.from_file(fh, format=path.suffix.lstrip(".") or "wav")
+    except Exception as exc:  # noqa: BLE001 - pydub raises several unrelated kinds for a broken file
+        raise AudioFileError(f"{path.name}: not readable audio ({type(exc).__name__}: {exc})") from exc
+    return round(len(segment) / 1000.0, 3)
+
+
+def measure(path: Path) -> FileFacts:
+    """Size, checksum and duration of a finished recording; ``FileNotFoundError`` if it is not there."""
+    size = path.stat().st_size
+    return FileFacts(size=size, sha256=sha256_of(path), duration=duration_of(path) if size else 0.0)
+
+
+def to_mp3(wav: Path, mp3: Path) -> Path:
+    """Converts ``wav`` to ``mp3`` once, written under a temporary name and moved into place, so a
+    reader never gets half a file and two conversions of the same file cannot mix."""
+    if mp3.exists():
+        return mp3
+    fd, tmp = tempfile.mkstemp(dir=mp3.parent, prefix=f".{mp3.stem}-", suffix=".mp3")
+    os.close(fd)
+    try:
+        done = subprocess.run(
+            ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-i", str(wav),
+             "-codec:a", "libmp3lame", "-b:a", MP3_BITRATE, "-f", "mp3", tmp],
+            capture_output=True, timeout=MP3_TIMEOUT, check=False,
+        )
+        if done.returncode != 0:
+            raise AudioFileError(f"{wav.name}: ffmpeg failed: {done.stderr.decode(errors='replace').strip()[-300:]}")
+        os.replace(tmp, mp3)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise AudioFileError(f"{wav.name}: not converted to MP3 ({exc})") from exc
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return mp3
+
+
+def copy_verified(source: Path, target: Path, sha256: str | None) -> str:
+    """Copies ``source`` to ``target`` and returns the copy's checksum; ``AudioFileError`` when it
+    differs from ``sha256`` (the file changed since it was measured, or the copy is damaged)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.part")
+    shutil.copyfile(source, tmp)
+    copied = sha256_of(tmp)
+    if sha256 is not None and copied != sha256:
+        tmp.unlink()
+        raise AudioFileError(f"{source.name}: checksum differs from the one stored at recording time")
+    os.replace(tmp, target)
+    return copied
+
+
+def remove(*paths: Path) -> None:
+    for p in paths:
+        p.unlink(missing_ok=True)
+
+
+def existing(paths: list[Path]) -> list[bool]:
+    return [p.is_file() for p in paths]

@@ -1,0 +1,52 @@
+"""The recordings capability (T-9): the ``Recorder`` the queues' talk step starts and stops, the
+recordings' API (lists, audio with ranges, MP3, deletion under retention, audit), the sweep that
+completes recordings a stopped daemon left open, and the backup commands."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from pathlib import Path
+
+from callcore.api.router import Router
+from callcore.ari.client import AriClient
+from callcore.config import Settings
+from callcore.core.jobs import PeriodicJob
+from callcore.plugin import Plugin
+from callcore.recordings import http
+from callcore.recordings.recorder import Recorder
+from callcore.recordings.services import RecordingService
+
+# Seconds between sweeps for recordings left open (a restart mid-conversation).
+SWEEP_SECONDS = 60.0
+
+
+def recordings_dir(settings: Settings) -> Path:
+    """Asterisk's recording directory: ``astspooldir`` (``<run_dir>/spool``, asterisk.conf.j2) + ``recording``."""
+    return Path(settings.recordings.dir) if settings.recordings.dir else settings.run_dir / "spool" / "recording"
+
+
+class RecordingsPlugin(Plugin):
+    name = "recordings"
+    models = ("callcore.recordings.models",)
+    commands = "callcore.recordings.commands"
+
+    def build(self) -> None:
+        ctx = self.ctx
+        self.directory = recordings_dir(ctx.settings)
+        # A recording ends with its call at the latest; the limit only bounds one Asterisk forgot to stop.
+        self.recorder = ctx.provide(Recorder(ari=ctx.get(AriClient), db=ctx.db, directory=self.directory,
+                                             max_seconds=ctx.settings.asterisk.max_call_seconds + 60))
+        ctx.provide(RecordingService(ctx.db, settings=ctx.settings.recordings))
+
+    async def start(self) -> None:
+        await asyncio.to_thread(self.directory.mkdir, parents=True, exist_ok=True)
+
+    async def stop(self) -> None:
+        await self.recorder.close()
+
+    def routers(self) -> Sequence[Router]:
+        return (http.router,)
+
+    def jobs(self) -> Sequence[PeriodicJob]:
+        return (PeriodicJob(name="recordings-sweep", job=self.recorder, interval=SWEEP_SECONDS),)
