@@ -41,7 +41,7 @@ from callcore.queues.models import Agent, AgentStatus, QueueEntry
 from callcore.queues.persist import StateWriter, state_from_json
 from callcore.queues.settings import QueueSettings
 from callcore.queues.strategies import RingMemory, choose, eligible, remember
-from callcore.queues.waiting import WaitingCaller, line_key, positions
+from callcore.queues.waiting import WaitingCaller, line_key
 from callcore.store.base import utcnow
 from callcore.store.db import OUTAGE_ERRORS, Database
 
@@ -192,9 +192,9 @@ class QueueService:
         now = self.clock()
         fresh = {a.number: AgentInfo(db_id=a.id, number=a.number, name=a.name, user_id=a.user_id) for a in rows}
         for number in set(self.info) - set(fresh):
-            state = self.agents.pop(number, None)
-            if state is not None and state.status == ag.AVAILABLE:
-                log.info("agent %s deactivated", number)
+            # Deactivated (or removed) by an admin: no longer offered calls.
+            self.agents.pop(number, None)
+            log.info("agent %s is no longer active", number)
         self.info = fresh
         for number in fresh:
             self.agents.setdefault(number, ag.new_agent(number, now))
@@ -220,12 +220,6 @@ class QueueService:
             if c.call_id == waiter.caller.call_id:
                 return n
         return 0
-
-    def line_positions(self, queue: str) -> dict[str, int]:
-        from callcore.queues.waiting import QueueLine
-
-        return positions(QueueLine(queue=queue, callers=tuple(w.caller for w in self.waiting.values()
-                                                               if w.caller.queue == queue)))
 
     def staffed(self, queue: str) -> int:
         """Members logged in and not paused (busy or not): who will serve this line."""
