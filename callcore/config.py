@@ -105,7 +105,7 @@ class NotifySettings:
 
 @dataclass(frozen=True, kw_only=True)
 class RecordingSettings:
-    """T-9: where Asterisk writes the calls' recordings and how long they must be kept."""
+    """T-9: where Asterisk writes the calls' recordings and how long they must be kept; T-10: messages' limits."""
 
     # Days a recording is kept before an admin may delete it. 180 is this project's choice: no
     # national rule fixes a retention period for 12345 hotline recordings, so set what yours requires.
@@ -114,10 +114,19 @@ class RecordingSettings:
     # as ``asterisk-conf/asterisk.conf.j2`` sets it. The daemon reads the files there, so it must
     # share that folder with Asterisk.
     dir: str = ""
+    # T-10: the longest message a caller may leave, and the seconds of silence that end one.
+    voicemail_max_seconds: int = 120
+    voicemail_max_silence: int = 5
 
     def __post_init__(self) -> None:
         if not 1 <= self.retention_days <= 36500:
             raise ConfigError(f"recordings.retention_days: expected 1 to 36500 days, got {self.retention_days}")
+        if not 5 <= self.voicemail_max_seconds <= 3600:
+            raise ConfigError("recordings.voicemail_max_seconds: expected 5 to 3600 seconds, "
+                              f"got {self.voicemail_max_seconds}")
+        if not 1 <= self.voicemail_max_silence <= 60:
+            raise ConfigError("recordings.voicemail_max_silence: expected 1 to 60 seconds, "
+                              f"got {self.voicemail_max_silence}")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -188,6 +188,20 @@ class AriClient:
                     "maxDurationSeconds": max_duration})
         return result
 
+    async def record_channel(self, channel_id: str, name: str, *, fmt: str = "wav", if_exists: str = "fail",
+                             beep: bool = False, terminate_on: str = "none", max_duration: int | None = None,
+                             max_silence: int | None = None) -> dict[str, Any]:
+        """Records what the caller on ``channel_id`` says into Asterisk's recording directory as
+        ``name``.``fmt``; returns the LiveRecording. It ends on ``terminate_on`` (a DTMF key, ``any``
+        or ``none``), after ``max_silence`` seconds of silence, at ``max_duration``, or with the channel;
+        ``RecordingFinished``/``RecordingFailed`` follow with ``target_uri`` ``channel:<id>`` (ARI
+        Channels REST API, ``POST /channels/{channelId}/record``)."""
+        result: dict[str, Any] = await self.request(
+            "POST", f"channels/{channel_id}/record",
+            params={"name": name, "format": fmt, "ifExists": if_exists, "beep": beep, "terminateOn": terminate_on,
+                    "maxDurationSeconds": max_duration, "maxSilenceSeconds": max_silence})
+        return result
+
     async def stop_recording(self, name: str) -> None:
         """Stops a live recording and keeps its file (404: it already ended, e.g. with its bridge)."""
         await self.request("POST", f"recordings/live/{name}/stop")

@@ -1,4 +1,4 @@
-"""One call in the Stasis app: the verbs a call flow uses (answer, play, collect digits, hang up).
+"""One call in the Stasis app: the verbs a call flow uses (answer, play, collect digits, record, hang up).
 
 Flows (the welcome flow, the IVR engine) are plain coroutines over a ``CallSession``. Events
 from ARI are fed in by the Stasis dispatcher; digits are buffered so a caller may key ahead.
@@ -39,6 +39,17 @@ class CollectResult:
     ended_by: str
 
 
+@dataclass(frozen=True, slots=True)
+class RecordResult:
+    """How a recording of the caller ended. ``ended_by``: "finished" (the terminating key, silence or
+    the maximum length), "failed" (Asterisk could not record; ``cause`` says why), "hangup" (the
+    caller left: Asterisk ends the recording with the channel and keeps what was said)."""
+
+    name: str
+    ended_by: str
+    cause: str = ""
+
+
 class CallSession:
     def __init__(
         self, *, ari: AriClient, journal: CallJournal, call_id: str, channel_id: str, caller_number: str,
@@ -69,6 +80,8 @@ class CallSession:
         self._started_at: dict[str, str] = {}
         # Playbacks Asterisk is still playing, whether or not a flow still waits for them.
         self.playing: set[str] = set()
+        # Recordings of the caller (by name) a flow waits for, until RecordingFinished/RecordingFailed.
+        self._recordings: dict[str, asyncio.Future[tuple[str, str]]] = {}
 
     # -- timeline ----------------------------------------------------------------------
     def event(self, type_: str, **data: Any) -> None:
@@ -101,6 +114,11 @@ class CallSession:
         fut = self._playbacks.pop(playback_id, None)
         if fut is not None and not fut.done():
             fut.set_result(None)
+
+    def on_recording_ended(self, name: str, *, failed: bool, cause: str = "") -> None:
+        fut = self._recordings.pop(name, None)
+        if fut is not None and not fut.done():
+            fut.set_result(("failed" if failed else "finished", cause))
 
     def on_hangup(self, *, cause: int | None, cause_text: str | None) -> None:
         if self.hangup_by is None:
@@ -239,6 +257,33 @@ class CallSession:
                 raise CallerHungUp(self.channel_id)
             self.event(ev.TIMEOUT, collected=digits, after=timeout)
             return CollectResult(digits, "timeout")
+
+    async def record(self, name: str, *, fmt: str = "wav", max_duration: int, max_silence: int,
+                     terminate_on: str = "#", beep: bool = False) -> RecordResult:
+        """Records the caller into Asterisk's recording directory as ``name``.``fmt`` until the
+        recording ends (``terminate_on`` keyed, ``max_silence`` seconds of silence, ``max_duration``)
+        or the caller hangs up; never raises ``CallerHungUp`` once recording began (what was said is
+        kept: the flow stores it). ``AriError`` when Asterisk refuses to record."""
+        self._check()
+        done: asyncio.Future[tuple[str, str]] = asyncio.get_running_loop().create_future()
+        self._recordings[name] = done
+        try:
+            await self._call(self.ari.record_channel(self.channel_id, name, fmt=fmt, if_exists="fail", beep=beep,
+                                                     terminate_on=terminate_on, max_duration=max_duration,
+                                                     max_silence=max_silence))
+            gone: asyncio.Future[Any] = asyncio.ensure_future(self._gone.wait())
+            try:
+                waiters: set[asyncio.Future[Any]] = {done, gone}
+                await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                gone.cancel()
+        finally:
+            self._recordings.pop(name, None)
+        if done.done():
+            ended_by, cause = done.result()
+            return RecordResult(name, ended_by, cause)
+        done.cancel()
+        return RecordResult(name, "hangup")
 
     async def hangup(self, reason: str = "normal") -> None:
         """Hangs up; ``reason`` is recorded, and sent to Asterisk when it is one ARI knows."""

@@ -93,7 +93,8 @@ class StasisApp:
         channel = event.get("channel")
         if channel:
             return str(channel.get("id", ""))
-        target = str((event.get("playback") or {}).get("target_uri", ""))
+        # Playbacks and recordings name what they play to / record as their target (``channel:<id>``).
+        target = str((event.get("playback") or event.get("recording") or {}).get("target_uri", ""))
         return target.removeprefix("channel:") if target.startswith("channel:") else ""
 
     def on_StasisStart(self, event: dict[str, Any]) -> None:
@@ -128,6 +129,20 @@ class StasisApp:
         found = self._playback_of(event)
         if found is not None:
             found[0].on_playback_finished(found[1])
+
+    def on_RecordingFinished(self, event: dict[str, Any]) -> None:
+        self._recording_ended(event, failed=False)
+
+    def on_RecordingFailed(self, event: dict[str, Any]) -> None:
+        self._recording_ended(event, failed=True)
+
+    def _recording_ended(self, event: dict[str, Any], *, failed: bool) -> None:
+        # A bridge's recording (``bridge:<id>``) is nobody's here: the recorder follows its own.
+        session = self.sessions.get(self._channel_of(event))
+        if session is not None:
+            recording = event.get("recording") or {}
+            session.on_recording_ended(str(recording.get("name", "")), failed=failed,
+                                       cause=str(recording.get("cause") or ""))
 
     def on_ChannelHangupRequest(self, event: dict[str, Any]) -> None:
         session = self._session_of(event)

@@ -24,6 +24,7 @@ from callcore.queues.services import QueueService
 from callcore.queues.stasis import QueueHandoff
 from callcore.queues.wallboard import Wallboard
 from callcore.recordings.recorder import Recorder
+from callcore.recordings.voicemail import Voicemail
 from callcore.tickets.services import TicketService
 
 log = logging.getLogger(__name__)
@@ -79,8 +80,9 @@ class QueuesPlugin(Plugin):
                                      ivr_path=session.attributes.get("ivr_path"))
 
         recorder = ctx.get(Recorder) if ctx.has(Recorder) else None
+        voicemail = ctx.get(Voicemail) if ctx.has(Voicemail) else None
         self.handoff = QueueHandoff(self.service, stasis=stasis, sounds_dir=settings.sounds_dir, card=card,
-                                    recorder=recorder)
+                                    recorder=recorder, voicemail=voicemail)
         ctx.provide(self.handoff, kind=HandoffTarget)
         self.sync = AgentSync(self.service, ctx.get(AmiClient))
         ctx.provide(Wallboard(self.service, ctx.db))

@@ -37,6 +37,7 @@ from callcore.queues.settings import QueueSettings
 from callcore.queues.speech import agent_intro_text
 from callcore.queues.waiting import WaitingCaller, caller_priority
 from callcore.recordings.recorder import Recorder
+from callcore.recordings.voicemail import Voicemail
 from callcore.store.base import utcnow
 from callcore.store.db import OUTAGE_ERRORS
 
@@ -48,6 +49,9 @@ CardBuilder = Callable[[CallSession], Awaitable[CallerCard]]
 # before the dialplan's fallback apologises and takes a message.
 NOBODY_TEXT = "抱歉，现在暂时没有话务员可以接听您的来电。"
 MAX_WAIT_TEXT = "抱歉，让您久等了，现在话务员都在忙。"
+# At the maximum wait of a queue whose ``on_max_wait`` is voicemail (T-10), before the beep.
+MAX_WAIT_VOICEMAIL_TEXT = (MAX_WAIT_TEXT + "请在提示音后留言，说明您的姓名、联系电话和反映的事项，"
+                           "按井号键结束，我们将尽快回电。")
 # Seconds a card may take before the ring goes out with what is known without the store.
 CARD_TIMEOUT = 0.5
 
@@ -66,21 +70,29 @@ def basic_card(session: CallSession) -> CallerCard:
 
 class QueueHandoff(HandoffTarget):
     def __init__(self, service: QueueService, *, stasis: StasisApp, sounds_dir: Path,
-                 card: CardBuilder | None = None, recorder: Recorder | None = None) -> None:
+                 card: CardBuilder | None = None, recorder: Recorder | None = None,
+                 voicemail: Voicemail | None = None) -> None:
         self.service = service
         self.stasis = stasis
         self.sounds_dir = sounds_dir
         self.card = card
         # T-9: records every conversation from the moment both legs are bridged (None: not recorded).
         self.recorder = recorder
+        # T-10: takes messages (a menu's voicemail node, a queue's maximum wait); None: no voicemail.
+        self.voicemail = voicemail
 
     # -- HandoffTarget -----------------------------------------------------------------
     def available(self, kind: str, name: str) -> bool:
-        """A queue someone serves now (logged in, not paused); otherwise the menu's own
-        ``unavailable`` branch tells the caller what to do."""
+        """A queue someone serves now (logged in, not paused), or any mailbox while voicemail runs;
+        otherwise the menu's own ``unavailable`` branch tells the caller what to do."""
+        if kind == "voicemail":
+            return self.voicemail is not None
         return kind == "queue" and self.service.settings(name) is not None and self.service.staffed(name) > 0
 
     async def take(self, session: Any, outcome: IvrOutcome) -> None:
+        if outcome.how == "voicemail" and self.voicemail is not None and isinstance(session, CallSession):
+            await self.voicemail.take(session, mailbox=outcome.target)  # the menu's node spoke the prompt
+            return
         settings = self.service.settings(outcome.target)
         if settings is None or not isinstance(session, CallSession):
             await session.hangup("queue_unavailable")
@@ -186,7 +198,12 @@ class QueueHandoff(HandoffTarget):
                     session.event(ev.QUEUE_LEFT, queue=settings.name, reason=ev.LEFT_TIMEOUT, position=position,
                                   waited=self._waited(waiter))
                     session.keep_parked = False
-                    await self._send_away(session, MAX_WAIT_TEXT)
+                    if settings.on_max_wait == "voicemail" and self.voicemail is not None:
+                        await self._quiet(session)
+                        await self.voicemail.take(session, mailbox=settings.name, prompt=MAX_WAIT_VOICEMAIL_TEXT,
+                                                  queue=settings.name)
+                    else:
+                        await self._send_away(session, MAX_WAIT_TEXT)
                     return None
                 await self._announce(session, waiter)
         finally:

@@ -58,6 +58,16 @@ def measure(path: Path) -> FileFacts:
     return FileFacts(size=size, sha256=sha256_of(path), duration=duration_of(path) if size else 0.0)
 
 
+def loudness_of(path: Path) -> float:
+    """The average loudness of ``path`` in dBFS (pydub; ``-inf`` for digital silence)."""
+    try:
+        with open(path, "rb") as fh:
+            segment = AudioSegment.from_file(fh, format=path.suffix.lstrip(".") or "wav")
+    except Exception as exc:  # noqa: BLE001 - pydub raises several unrelated kinds for a broken file
+        raise AudioFileError(f"{path.name}: not readable audio ({type(exc).__name__}: {exc})") from exc
+    return float(segment.dBFS)
+
+
 def to_mp3(wav: Path, mp3: Path) -> Path:
     """Converts ``wav`` to ``mp3`` once, written under a temporary name and moved into place, so a
     reader never gets half a file and two conversions of the same file cannot mix."""

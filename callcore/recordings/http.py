@@ -1,6 +1,11 @@
 """Recordings (T-9): listed with their calls, played in the browser (HTTP ranges, so seeking works),
 downloaded as WAV or MP3, deleted by an admin after the retention period. Every play, download and
-delete is in the audit log (A-2)."""
+delete is in the audit log (A-2).
+
+Voicemail (T-10): the messages callers left, listed for agents, supervisors and admins and marked
+handled; they are recordings, played and downloaded through the same audio routes with the same
+audit. A message is listed as unhandled until an agent marks it; the callback task each message
+creates comes with the callbacks capability."""
 
 from __future__ import annotations
 
@@ -14,7 +19,7 @@ from callcore.api.router import ApiRequest, Router
 from callcore.api.validation import InputModel, Instant
 from callcore.core.identity import ADMINS
 from callcore.recordings.services import (
-    DOWNLOAD, LISTENERS, PLAY, Listed, RecordingFilter, RecordingService,
+    DOWNLOAD, LISTENERS, PLAY, VOICEMAIL_READERS, Listed, RecordingFilter, RecordingService, VoicemailFilter,
 )
 
 router = Router("/api/v1")
@@ -39,6 +44,7 @@ class AudioQuery(InputModel):
 class RecordingOut(BaseModel):
     id: str
     call_id: str
+    kind: str = Field(description="call (a conversation) or voicemail (a message a caller left)")
     agent: str | None
     queue: str | None
     format: str
@@ -56,7 +62,7 @@ class RecordingOut(BaseModel):
     @classmethod
     def of(cls, found: Listed) -> RecordingOut:
         r = found.row
-        return cls(id=r.id, call_id=r.call_id, agent=r.agent, queue=r.queue, format=r.format, status=r.status,
+        return cls(id=r.id, call_id=r.call_id, kind=r.kind, agent=r.agent, queue=r.queue, format=r.format, status=r.status,
                    started_at=r.started_at, ended_at=r.ended_at, duration=r.duration, size=r.size, sha256=r.sha256,
                    missing=found.missing, error=r.error, backed_up_at=r.backed_up_at, deleted_at=r.deleted_at)
 
@@ -70,6 +76,46 @@ class RecordingPage(BaseModel):
 
 class RecordingList(BaseModel):
     items: list[RecordingOut]
+
+
+class VoicemailQuery(InputModel):
+    handled: bool | None = Field(default=None, description="true: handled only; false: unhandled only")
+    mailbox: str | None = Field(default=None, max_length=64)
+    limit: int = Field(default=50, ge=1, le=500)
+    offset: int = Field(default=0, ge=0, le=10_000_000)
+
+
+class VoicemailOut(BaseModel):
+    id: str
+    call_id: str
+    mailbox: str | None
+    queue: str | None = Field(description="the queue whose maximum wait sent the caller here, if one did")
+    status: str
+    left_at: datetime
+    ended_at: datetime | None
+    duration: float | None = Field(description="seconds of audio, measured from the file")
+    size: int | None
+    quality: str | None = Field(description="too_short or silent: kept, but probably no message")
+    missing: bool
+    error: str | None
+    handled_at: datetime | None
+    handled_by: str | None
+    audio: str = Field(description="where to play it (WAV; ``.mp3`` beside it), like any recording")
+
+    @classmethod
+    def of(cls, found: Listed) -> VoicemailOut:
+        r = found.row
+        return cls(id=r.id, call_id=r.call_id, mailbox=r.mailbox, queue=r.queue, status=r.status,
+                   left_at=r.started_at, ended_at=r.ended_at, duration=r.duration, size=r.size, quality=r.quality,
+                   missing=found.missing, error=r.error, handled_at=r.handled_at, handled_by=r.handled_by,
+                   audio=f"{router.prefix}/recordings/{r.id}/audio")
+
+
+class VoicemailPage(BaseModel):
+    items: list[VoicemailOut]
+    total: int
+    limit: int
+    offset: int
 
 
 def _service(req: ApiRequest[Any, Any]) -> RecordingService:
@@ -133,3 +179,18 @@ async def recording_mp3(req: ApiRequest[Any, AudioQuery]) -> web.FileResponse:
                responses={404: "no such recording", 409: "the retention period is not over", 410: "deleted already"})
 async def delete_recording(req: ApiRequest[Any, Any]) -> None:
     await _service(req).delete(req.user, req.path["id"])
+
+
+@router.get("/voicemails", summary="List the messages callers left", tags=("voicemail",), query=VoicemailQuery,
+            response=VoicemailPage, roles=VOICEMAIL_READERS)
+async def list_voicemails(req: ApiRequest[Any, VoicemailQuery]) -> VoicemailPage:
+    q = req.query
+    rows, total = await _service(req).voicemails(req.user, VoicemailFilter(
+        handled=q.handled, mailbox=q.mailbox, limit=q.limit, offset=q.offset))
+    return VoicemailPage(items=[VoicemailOut.of(r) for r in rows], total=total, limit=q.limit, offset=q.offset)
+
+
+@router.post("/voicemails/{id}/handled", summary="Mark a message handled (audited)", tags=("voicemail",),
+             response=VoicemailOut, roles=VOICEMAIL_READERS, responses={404: "no such message"})
+async def mark_voicemail_handled(req: ApiRequest[Any, Any]) -> VoicemailOut:
+    return VoicemailOut.of(await _service(req).mark_handled(req.user, req.path["id"]))

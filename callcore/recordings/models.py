@@ -1,6 +1,8 @@
-"""What the recordings capability keeps in the store (T-9).
+"""What the recordings capability keeps in the store (T-9, T-10).
 
-One row per recording Asterisk made of a call's bridge. The row is written when the recording
+One row per recording Asterisk made of a call's bridge (``kind`` call), or of a caller leaving a
+message (``kind`` voicemail: its ``mailbox``, whether it was handled, and a ``quality`` mark for a
+message too short or silent to be one, kept all the same). The row is written when the recording
 starts (``status`` recording) and completed when it ends, with what was measured from the file
 (duration, size, checksum): a call whose recording failed or whose file later went missing still
 has its row, so lists report it instead of silently dropping it. ``call_id`` is not a foreign key:
@@ -20,6 +22,12 @@ from callcore.store.base import Base, UTCDateTime
 RECORDING = "recording"  # Asterisk is writing it
 DONE = "done"            # finished and measured
 FAILED = "failed"        # Asterisk refused to record: the call went on without a recording
+
+CALL = "call"            # a conversation, recorded on its bridge
+VOICEMAIL = "voicemail"  # a message a caller left, recorded on their channel
+KINDS = (CALL, VOICEMAIL)
+TOO_SHORT = "too_short"  # a message under ``voicemail.MIN_SECONDS``
+SILENT = "silent"        # a message with no speech in it (``voicemail.SILENT_DBFS``)
 
 
 class Recording(Base):
@@ -47,3 +55,9 @@ class Recording(Base):
     backed_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     deleted_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    kind: Mapped[str] = mapped_column(String(16), default=CALL, server_default=CALL, index=True)
+    mailbox: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # None, TOO_SHORT or SILENT (voicemail only): the message is kept and listed with its mark.
+    quality: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    handled_by: Mapped[str | None] = mapped_column(String(64), nullable=True)

@@ -1,5 +1,6 @@
-"""The recordings capability (T-9): the ``Recorder`` the queues' talk step starts and stops, the
-recordings' API (lists, audio with ranges, MP3, deletion under retention, audit), the sweep that
+"""The recordings capability (T-9, T-10): the ``Recorder`` the queues' talk step starts and stops,
+the ``Voicemail`` that takes callers' messages (run by the queues' hand-off), the recordings' and
+voicemails' API (lists, audio with ranges, MP3, deletion under retention, audit), the sweep that
 completes recordings a stopped daemon left open, and the backup commands."""
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from callcore.plugin import Plugin
 from callcore.recordings import http
 from callcore.recordings.recorder import Recorder
 from callcore.recordings.services import RecordingService
+from callcore.recordings.voicemail import Voicemail
 
 # Seconds between sweeps for recordings left open (a restart mid-conversation).
 SWEEP_SECONDS = 60.0
@@ -38,6 +40,8 @@ class RecordingsPlugin(Plugin):
         self.recorder = ctx.provide(Recorder(ari=ctx.get(AriClient), db=ctx.db, directory=self.directory,
                                              max_seconds=ctx.settings.asterisk.max_call_seconds + 60))
         ctx.provide(RecordingService(ctx.db, settings=ctx.settings.recordings))
+        ctx.provide(Voicemail(ari=ctx.get(AriClient), db=ctx.db, directory=self.directory,
+                              sounds_dir=ctx.settings.sounds_dir, settings=ctx.settings.recordings))
 
     async def start(self) -> None:
         await asyncio.to_thread(self.directory.mkdir, parents=True, exist_ok=True)

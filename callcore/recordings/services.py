@@ -21,9 +21,9 @@ from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select, tr
 from callcore.accounts import audit
 from callcore.config import RecordingSettings
 from callcore.core.errors import Conflict, DomainError, NotFound, ServiceUnavailable
-from callcore.core.identity import CENTER, FLOOR_MANAGERS, HANDLER, SYSTEM, Principal
+from callcore.core.identity import AGENT, CENTER, FLOOR_MANAGERS, HANDLER, SYSTEM, Principal
 from callcore.recordings import audio
-from callcore.recordings.models import FAILED, RECORDING, Recording
+from callcore.recordings.models import FAILED, RECORDING, VOICEMAIL, Recording
 from callcore.store.base import utcnow
 from callcore.store.db import Database
 from callcore.tickets.models import Ticket, TicketCall, TicketDepartment
@@ -33,6 +33,10 @@ HEAR_ALL = CENTER | FLOOR_MANAGERS | {SYSTEM}
 LISTENERS = HEAR_ALL | {HANDLER}
 
 PLAY, DOWNLOAD, DELETE = "recording_play", "recording_download", "recording_delete"
+VOICEMAIL_HANDLED = "voicemail_handled"
+
+# Who lists callers' messages and marks them handled (T-10): agents, supervisors, admins.
+VOICEMAIL_READERS = frozenset({AGENT}) | FLOOR_MANAGERS
 
 
 class RecordingGone(DomainError):
@@ -61,6 +65,14 @@ class RecordingFilter:
     ticket_id: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+    limit: int = 50
+    offset: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class VoicemailFilter:
+    handled: bool | None = None
+    mailbox: str | None = None
     limit: int = 50
     offset: int = 0
 
@@ -141,6 +153,36 @@ class RecordingService:
         there = dict(zip((r.id for r in look), await asyncio.to_thread(audio.existing, [Path(r.path) for r in look])))
         return [Listed(row=r, missing=r.status == FAILED or (r.deleted_at is None and not there.get(r.id, False)))
                 for r in rows]
+
+    # -- voicemail (T-10) ---------------------------------------------------------------
+    async def voicemails(self, who: Principal, f: VoicemailFilter) -> tuple[list[Listed], int]:
+        """Messages callers left, oldest unhandled first. A message stays unhandled until an agent
+        marks it (``mark_handled``); the callback task each message creates comes with the callbacks
+        capability, which will read the unhandled ones from here."""
+        q = select(Recording).where(Recording.kind == VOICEMAIL, visible_clause(who))
+        if f.handled is not None:
+            q = q.where(Recording.handled_at.is_not(None) if f.handled else Recording.handled_at.is_(None))
+        if f.mailbox:
+            q = q.where(Recording.mailbox == f.mailbox)
+        async with self.db.session() as s:
+            total = int(await s.scalar(select(func.count()).select_from(q.subquery())) or 0)
+            rows = list(await s.scalars(q.order_by(Recording.started_at, Recording.id).limit(f.limit).offset(f.offset)))
+        return await self._listed(rows), total
+
+    async def mark_handled(self, who: Principal, rec_id: str) -> Listed:
+        """Marks a message handled (once: marking it again changes nothing), with who did it, audited."""
+        async with self.db.session() as s:
+            row = await s.scalar(select(Recording).where(Recording.id == rec_id, Recording.kind == VOICEMAIL,
+                                                         visible_clause(who)))
+            if row is None:
+                raise NotFound(f"voicemail {rec_id} not found")
+            if row.handled_at is None:
+                row.handled_at = self.clock()
+                row.handled_by = who.user_id
+                audit.record(s, who, action=VOICEMAIL_HANDLED, object_type="recording", object_id=rec_id,
+                             detail={"call_id": row.call_id, "mailbox": row.mailbox})
+        [found] = await self._listed([row])
+        return found
 
     # -- the audio ---------------------------------------------------------------------
     async def audio_file(self, who: Principal, rec_id: str, *, fmt: str, action: str | None) -> tuple[Recording, Path]:

@@ -91,7 +91,7 @@ class AsteriskLog:
         return str(prompt_path(text, stack.settings.sounds_dir, voice=VOICE)) in self.played()
 
 
-async def test_key_1_sets_the_category_and_reaches_the_not_available_path(ivr_daemon: Stack, sipp_dir: Path) -> None:
+async def test_key_1_sets_the_category_and_is_offered_a_message_when_nobody_serves(ivr_daemon: Stack, sipp_dir: Path) -> None:
     # 1 (consultation) is not announced but still answers during the welcome, as in the menu before it.
     result = await sipp.call(ivr_daemon.sip, [sipp.Pause(2500), sipp.Keys("1"), sipp.ExpectHangup(60_000)],
                              workdir=sipp_dir, caller="13922221111")
@@ -100,15 +100,19 @@ async def test_key_1_sets_the_category_and_reaches_the_not_available_path(ivr_da
     detail = await ivr_daemon.call_detail(row["id"])
     assert events(detail, "ivr_entered")[0]["menu"] == "main"
     nodes = [d["node"] for d in events(detail, "ivr_node") if set(d) == {"node", "kind"}]
-    # Nobody serves the queue (no agent logged in) and voicemail does not run yet: the apology of business
-    # hours, not "call again in working hours".
-    assert nodes == ["route", "hours", "welcome", "consult", "operator", "leave_message", "not_available"]
+    # Nobody serves the queue (no agent logged in): the menu offers a message (T-10). This caller sends no
+    # audio at all after the beep (SIPp sends RTP only for keys): Asterisk gives up on the recording ("No audio
+    # available", app.c) and hangs the channel up; an empty recording is no message left, so a caller who
+    # chose voicemail and left nothing counts as lost in the menus (outcomes.py, rule 4).
+    assert nodes == ["route", "hours", "welcome", "consult", "operator", "leave_message"]
     assert [d["digit"] for d in events(detail, "dtmf")] == ["1"]
     assert seconds_to_general_queue(detail) < 4
     assert detail["attributes"]["category"] == "consultation"
     [left] = events(detail, "ivr_left")
-    assert (left["how"], left["node"]) == ("hangup", "not_available")
-    assert detail["hangup_by"] == "system" and (detail["outcome"], detail["loss_stage"]) == ("closed_by_system", "system")
+    assert (left["how"], left["node"], left["target"]) == ("voicemail", "leave_message", "general")
+    assert prompts(detail)[-2:] == ["leave_message.prompt", "voicemail_beep"], prompts(detail)
+    assert not events(detail, "voicemail_left"), events(detail, "voicemail_left")
+    assert (detail["outcome"], detail["loss_stage"]) == ("lost_in_ivr", "ivr")
 
 
 async def test_caller_leaving_in_the_menu_is_lost_in_the_ivr(ivr_daemon: Stack, sipp_dir: Path) -> None:
@@ -142,8 +146,7 @@ async def test_unknown_query_code_offers_retry_or_an_operator(ivr_daemon: Stack,
     detail = await ivr_daemon.call_detail(row["id"])
     assert "".join(d["digit"] for d in events(detail, "dtmf")) == "399990000#0"
     nodes = [d["node"] for d in events(detail, "ivr_node") if set(d) == {"node", "kind"}]
-    assert nodes[2:] == ["welcome", "query", "lookup", "not_found", "to_operator", "operator", "leave_message",
-                         "not_available"]
+    assert nodes[2:] == ["welcome", "query", "lookup", "not_found", "to_operator", "operator", "leave_message"]
     assert [d["found"] for d in events(detail, "ivr_node") if "found" in d] == [False]
 
 
@@ -182,17 +185,18 @@ async def test_three_invalid_keys_end_in_the_menu_fallback(ivr_daemon: Stack, si
     assert [d["digit"] for d in events(detail, "dtmf")] == ["4", "7", "7", "7"]
     # info: defaults.retries 2, so it is heard three times, the invalid prompt after the first two wrong keys;
     # its fallback is back, the welcome, whose silence goes to the operator queue, served by nobody here (its
-    # `unavailable` leads to voicemail, not running yet, whose `unavailable` node hangs up).
-    assert [p for p in prompts(detail) if p != "info.prompt"] == ["welcome.prompt", "info.invalid", "info.invalid",
-                                                                  "welcome.prompt", "not_available.prompt"]
+    # `unavailable` leads to voicemail: the leave-message prompt and the beep; Asterisk hangs up a caller who
+    # sends no audio).
+    assert [p for p in prompts(detail) if p != "info.prompt"] == [
+        "welcome.prompt", "info.invalid", "info.invalid", "welcome.prompt", "leave_message.prompt", "voicemail_beep"]
     menu = [d.get("interrupted_by") for d in events(detail, "prompt_finished") if d["prompt"] == "info.prompt"]
     assert menu and set(menu) == {"7"}, prompts(detail)
     retries = [(d["retry"], d["because"]) for d in events(detail, "ivr_node") if "retry" in d]
     assert retries == [(1, "invalid"), (2, "invalid")]
     nodes = [d["node"] for d in events(detail, "ivr_node") if set(d) == {"node", "kind"}]
-    assert nodes == ["route", "hours", "welcome", "info", "welcome", "operator", "leave_message", "not_available"]
+    assert nodes == ["route", "hours", "welcome", "info", "welcome", "operator", "leave_message"]
     [left] = events(detail, "ivr_left")
-    assert (left["how"], left["node"], left["reason"]) == ("hangup", "not_available", "unavailable")
+    assert (left["how"], left["node"], left["target"]) == ("voicemail", "leave_message", "general")
     assert "category" not in detail["attributes"]
 
 

@@ -220,7 +220,7 @@ async def test_a_repeat_caller_with_an_open_ticket_is_served_before_an_earlier_c
     # The wallboard masks the callers' numbers and shows the repeat caller first.
     assert [c["caller"] for c in general["callers"]] == ["139****5552", "139****5551"]
     async with AgentPhone(stack.sip, "3007", password, workdir=tmp_path / "a7",
-                          behaviour=Answer(after_seconds=0.5, talk_seconds=2)) as phone:
+                          behaviour=Answer(after_seconds=0.5, talk_seconds=5)) as phone:
         r1, r2 = await plain, await repeat
         assert r1.ok and r2.ok, (r1.output, r2.output)
         calls = await phone.wait_calls(2, timeout=30)
@@ -255,7 +255,7 @@ async def test_waiting_callers_keep_their_order_across_a_daemon_restart(queue_da
     await asyncio.sleep(1)
     await stack.start_daemon()
     async with AgentPhone(stack.sip, "3004", password, workdir=tmp_path / "a4",
-                          behaviour=Answer(after_seconds=0.5, talk_seconds=2)) as phone:
+                          behaviour=Answer(after_seconds=0.5, talk_seconds=5)) as phone:
         r1, r2 = await first, await second
         assert r1.ok, r1.output
         assert r2.ok, r2.output
