@@ -44,6 +44,26 @@ STORE_RETRY_DELAYS = (1.0, 3.0, 10.0)
 SWEEP_GRACE = timedelta(seconds=30)
 
 
+class LiveRecordings(Protocol):
+    async def get_live_recording(self, name: str) -> dict[str, Any]: ...
+
+
+async def wait_closed(ari: LiveRecordings, name: str, *, timeout: float, poll: float = POLL_SECONDS) -> None:
+    """Until Asterisk no longer lists the recording as live (its file is closed and complete), or
+    ``timeout``; either way what is on disk is measured next."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while asyncio.get_running_loop().time() < deadline:
+        try:
+            await ari.get_live_recording(name)
+        except AriNotFound:
+            return
+        except AriError as exc:
+            log.warning("recording %s: state not read (%s); measuring what is there", name, exc)
+            return
+        await asyncio.sleep(poll)
+    log.warning("recording %s still live after %.0f s; measuring what is there", name, timeout)
+
+
 class RecordingAri(Protocol):
     """What the recorder needs of ``callcore.ari.client.AriClient``."""
 
@@ -144,24 +164,10 @@ class Recorder:
                 pass  # it ended with the bridge already
             except AriError as exc:
                 log.warning("recording %s not stopped (%s): it ends with its bridge", live.name, exc)
-            await self._until_closed(live.name)
+            await wait_closed(self.ari, live.name, timeout=self.finish_timeout)
             await self._complete(live.id, live.path, ended_at, live=live)
         finally:
             self._finishing.discard(live.id)
-
-    async def _until_closed(self, name: str) -> None:
-        """Waits until Asterisk no longer lists the recording as live (its file is closed)."""
-        deadline = asyncio.get_running_loop().time() + self.finish_timeout
-        while asyncio.get_running_loop().time() < deadline:
-            try:
-                await self.ari.get_live_recording(name)
-            except AriNotFound:
-                return
-            except AriError as exc:
-                log.warning("recording %s: state not read (%s); measuring what is there", name, exc)
-                return
-            await asyncio.sleep(POLL_SECONDS)
-        log.warning("recording %s still live after %.0f s; measuring what is there", name, self.finish_timeout)
 
     async def _complete(self, rec_id: str, path: Path, ended_at: datetime, *, live: Live | None = None) -> None:
         error: str | None = None

@@ -21,12 +21,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from callcore.ari.errors import AriError, AriNotFound
+from callcore.ari.errors import AriError
 from callcore.calls import events as ev
 from callcore.calls.session import CallSession
 from callcore.config import RecordingSettings
 from callcore.prompts.synth import PromptError, ensure_prompt
 from callcore.recordings import audio
+from callcore.recordings.recorder import wait_closed
 from callcore.recordings.models import DONE, FAILED, SILENT, TOO_SHORT, VOICEMAIL, Recording
 from callcore.store.base import utcnow
 from callcore.store.db import OUTAGE_ERRORS, Database
@@ -105,7 +106,7 @@ class Voicemail:
             return None
         ended_at = utcnow()
         if result.ended_by == "hangup":
-            await self._until_closed(name)
+            await wait_closed(self.ari, name, timeout=self.close_timeout, poll=POLL_SECONDS)
         try:
             if result.ended_by != "hangup" and not session.gone:
                 if result.ended_by == "failed":
@@ -147,19 +148,6 @@ class Voicemail:
             log.error("voicemail prompt not synthesized: %s", exc)
             return
         await session.play([f"sound:{path}"], name=name, last=last)
-
-    async def _until_closed(self, name: str) -> None:
-        """Asterisk ends a recording with its channel; the file is complete once it is no longer live."""
-        deadline = asyncio.get_running_loop().time() + self.close_timeout
-        while asyncio.get_running_loop().time() < deadline:
-            try:
-                await self.ari.get_live_recording(name)
-            except AriNotFound:
-                return
-            except AriError as exc:
-                log.warning("message %s: state not read (%s); measuring what is there", name, exc)
-                return
-            await asyncio.sleep(POLL_SECONDS)
 
     async def _store(self, row: Recording) -> None:
         try:
