@@ -23,6 +23,7 @@ import collections
 from collections.abc import Mapping
 from pathlib import Path
 
+from harness.phones import stop_sipp
 from harness.sipp import SIPP, free_udp_pair
 
 _TAG = "[pid]SIPpPool[call_number]"
@@ -238,13 +239,7 @@ class AgentPool:
     async def stop(self) -> None:
         if self.proc is None:
             return
-        if self.proc.returncode is None:
-            self.proc.terminate()
-            try:
-                await asyncio.wait_for(self.proc.wait(), 5)
-            except TimeoutError:
-                self.proc.kill()
-                await self.proc.wait()
+        await stop_sipp(self.proc)
         self.proc = None
 
     def diagnostics(self) -> str:

@@ -142,6 +142,17 @@ def _xml(name: str, body: list[str]) -> str:
     )
 
 
+async def stop_sipp(proc: asyncio.subprocess.Process) -> None:
+    """SIGTERM (SIPp flushes its logs on the way out), SIGKILL after 5 s."""
+    if proc.returncode is None:
+        proc.terminate()
+        try:
+            await asyncio.wait_for(proc.wait(), 5)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
+
+
 def agent_scenario(number: str, behaviour: Behaviour) -> str:
     """The phone's out-of-call (UAS) scenario: one run per INVITE (or OPTIONS) from Asterisk."""
     def r(status: str, *, cseq: str = "[last_CSeq:]", to_tag: bool = True, sdp: bool = False) -> str:
@@ -442,13 +453,7 @@ class AgentPhone:
         """Stops SIPp (SIGTERM; SIPp flushes its logs on the way out). The contact stays registered."""
         if self.proc is None:
             return
-        if self.proc.returncode is None:
-            self.proc.terminate()
-            try:
-                await asyncio.wait_for(self.proc.wait(), 5)
-            except TimeoutError:
-                self.proc.kill()
-                await self.proc.wait()
+        await stop_sipp(self.proc)
         self.proc = None
 
     async def unregister(self, *, timeout: float = 10) -> None:
