@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Mapping
 
+from callcore.callbacks.settings import CallbackSettings, CallbackSettingsError
 from callcore.tickets.settings import TicketSettings
 
 ENV_PREFIX = "CALLCORE_"
@@ -54,6 +55,9 @@ class AsteriskSettings:
     rtp_start: int = 20000
     rtp_end: int = 20999
     bench_extension: bool = False
+    # The SIP URI citizens are called through (callbacks, click-to-dial, survey calls), e.g.
+    # ``sip:192.0.2.10:5060``; Asterisk dials ``PJSIP/<number>@citizen-out``. Empty: no outbound calls.
+    outbound_trunk: str = ""
     modules_dir: str = "/usr/lib/asterisk/modules"
     data_dir: str = "/usr/share/asterisk"
 
@@ -141,6 +145,7 @@ class Settings:
     tickets: TicketSettings = field(default_factory=TicketSettings)
     notify: NotifySettings = field(default_factory=NotifySettings)
     recordings: RecordingSettings = field(default_factory=RecordingSettings)
+    callbacks: CallbackSettings = field(default_factory=CallbackSettings)
     ivr_dir: Path = field(default_factory=lambda: Path(__file__).resolve().parent.parent / "ivr")
     # The queue catalog (queues, their strategies and members) admins edit, like the menus of ivr_dir.
     queues_file: Path = field(default_factory=lambda: Path(__file__).resolve().parent.parent / "queues" / "queues.yaml")
@@ -233,7 +238,10 @@ def _apply(obj: Any, values: Mapping[str, Any], where: str) -> Any:
             changes[key] = _apply(current, raw, f"{where}{key}.")
         else:
             changes[key] = _coerce(f"{where}{key}", raw, current)
-    return replace(obj, **changes)
+    try:
+        return replace(obj, **changes)
+    except CallbackSettingsError as exc:  # a capability's own range checks
+        raise ConfigError(str(exc)) from None
 
 
 def _read_secrets_file(path: Path) -> dict[str, str]:

@@ -21,6 +21,7 @@ PLUGINS: tuple[str, ...] = (
     "callcore.ivr.plugin:IvrPlugin",
     "callcore.recordings.plugin:RecordingsPlugin",
     "callcore.queues.plugin:QueuesPlugin",
+    "callcore.callbacks.plugin:CallbacksPlugin",
 )
 
 

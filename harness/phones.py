@@ -242,6 +242,7 @@ class AgentCall:
     from_user: str
     from_name: str
     pai_user: str | None  # the P-Asserted-Identity's user, when Asterisk sent one
+    to_user: str = ""  # the Request-URI's user: the number dialled (a trunk's calls)
     answered_at: float | None = None  # when the phone sent its 200 OK
     # When the call was over at the phone: Asterisk's ACK of the phone's 4xx, or the 200 OK to
     # either side's BYE (so a test waiting for it sees every message of the call).
@@ -318,7 +319,9 @@ def agent_calls(messages: list[tuple[float, str, str]]) -> list[AgentCall]:
         if direction == "received" and first.startswith("INVITE ") and call_id not in calls:
             from_name, from_user = _name_and_user(_header(msg, "From"))
             pai = _header(msg, "P-Asserted-Identity")
-            calls[call_id] = AgentCall(call_id, at, from_user, from_name, _name_and_user(pai)[1] or None)
+            uri = _URI_USER.search(first)
+            calls[call_id] = AgentCall(call_id, at, from_user, from_name, _name_and_user(pai)[1] or None,
+                                       to_user=uri.group(1) if uri else "")
         call = calls.get(call_id)
         key = (call_id, direction, first, cseq)
         if call is None or key in seen:  # not a call's, or a retransmission
@@ -347,7 +350,44 @@ def agent_calls(messages: list[tuple[float, str, str]]) -> list[AgentCall]:
     return sorted(calls.values(), key=lambda c: c.arrived_at)
 
 
-class AgentPhone:
+class _LoggedPhone:
+    """What every SIPp phone here shares: its message logs, read back as the calls it received."""
+
+    _logs: list[Path]
+
+    def _file(self, suffix: str) -> Path:
+        raise NotImplementedError
+
+    def calls(self) -> list[AgentCall]:
+        """Every INVITE the phone received so far (over all its runs), oldest first."""
+        out: list[AgentCall] = []
+        for log in self._logs:
+            if log.exists():
+                out += agent_calls(parse_message_log(log.read_text(encoding="utf-8", errors="replace")))
+        return out
+
+    async def wait_calls(self, n: int, *, ended: bool = True, timeout: float = 10) -> list[AgentCall]:
+        """Polls (bounded) until ``n`` INVITEs arrived and, with ``ended``, all of them are over."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            calls = self.calls()
+            if len(calls) >= n and (not ended or all(c.ended for c in calls)):
+                return calls
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"{self!r}: expected {n} calls{' ended' if ended else ''}, have {calls}\n{self.diagnostics()}")
+            await asyncio.sleep(0.05)
+
+    def diagnostics(self) -> str:
+        """The tail of SIPp's error log and message log, for assertion messages."""
+        parts = []
+        last = self._logs[-1] if self._logs else self._file("messages.log")
+        for p in (last.with_name(last.name.replace("messages.log", "errors.log")), last):
+            if p.exists():
+                parts.append(f"--- {p.name}\n" + p.read_text(encoding="utf-8", errors="replace")[-3000:])
+        return "\n".join(parts)
+
+
+class AgentPhone(_LoggedPhone):
     """An agent's SIP phone: registered to Asterisk's PJSIP endpoint ``number``, answering as ``behaviour``.
 
     ``async with AgentPhone(stack.sip, "1001", password, workdir=...)`` starts it and waits until
@@ -478,35 +518,6 @@ class AgentPhone:
         if proc.returncode != 0:
             raise AssertionError(f"{self!r}: un-REGISTER failed ({proc.returncode}):\n{out.decode('utf-8', 'replace')[-3000:]}")
 
-    def calls(self) -> list[AgentCall]:
-        """Every INVITE the phone received so far (over all its runs), oldest first."""
-        out: list[AgentCall] = []
-        for log in self._logs:
-            if log.exists():
-                out += agent_calls(parse_message_log(log.read_text(encoding="utf-8", errors="replace")))
-        return out
-
-    async def wait_calls(self, n: int, *, ended: bool = True, timeout: float = 10) -> list[AgentCall]:
-        """Polls (bounded) until ``n`` INVITEs arrived and, with ``ended``, all of them are over."""
-        deadline = asyncio.get_running_loop().time() + timeout
-        while True:
-            calls = self.calls()
-            if len(calls) >= n and (not ended or all(c.ended for c in calls)):
-                return calls
-            if asyncio.get_running_loop().time() > deadline:
-                raise AssertionError(f"{self!r}: expected {n} calls{' ended' if ended else ''}, have {calls}\n{self.diagnostics()}")
-            await asyncio.sleep(0.05)
-
-    def diagnostics(self) -> str:
-        """The tail of SIPp's error log and message log, for assertion messages."""
-        parts = []
-        last = self._logs[-1] if self._logs else self._file("messages.log")
-        for p in (last.with_name(last.name.replace("messages.log", "errors.log")), last):
-            if p.exists():
-                parts.append(f"--- {p.name}\n" + p.read_text(encoding="utf-8", errors="replace")[-3000:])
-        return "\n".join(parts)
-
-
 # -- what Asterisk sees -----------------------------------------------------------------------------
 
 Cli = Callable[[str], Awaitable[str]]
@@ -537,3 +548,57 @@ async def wait_contact(cli: Cli, aor: str, *, status: str | None = "Avail", time
             want = "no contact" if status is None else f"a contact {status}"
             raise AssertionError(f"AOR {aor}: expected {want} within {timeout} s, have {now}")
         await asyncio.sleep(0.1)
+
+
+class TrunkPhone(_LoggedPhone):
+    """The citizens' side of the outbound trunk (``asterisk.outbound_trunk``): one SIPp in server mode
+    on the trunk's port that answers every INVITE Asterisk sends as ``behaviour`` says, whatever the
+    number dialled (``AgentCall.to_user``). ``start(behaviour)`` again to change how it answers."""
+
+    def __init__(self, port: int, *, workdir: Path, behaviour: Behaviour | None = None) -> None:
+        self.sip_port = port
+        self.media_port = port + 2
+        self.workdir = workdir
+        self.behaviour: Behaviour = behaviour or Answer()
+        self.proc: asyncio.subprocess.Process | None = None
+        self._runs = 0
+        self._logs: list[Path] = []
+
+    def __repr__(self) -> str:
+        return f"TrunkPhone(127.0.0.1:{self.sip_port}, {self.behaviour})"
+
+    async def __aenter__(self) -> TrunkPhone:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    def _file(self, suffix: str) -> Path:
+        return self.workdir / f"trunk_{self.sip_port}_{self._runs}_{suffix}"
+
+    async def start(self, behaviour: Behaviour | None = None) -> None:
+        await self.stop()
+        if behaviour is not None:
+            self.behaviour = behaviour
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self._runs += 1
+        uas = self._file("uas.xml")
+        uas.write_text(agent_scenario("citizen", self.behaviour), encoding="utf-8")
+        messages = self._file("messages.log")
+        self._logs.append(messages)
+        with open(self._file("screen.log"), "ab") as screen:
+            self.proc = await asyncio.create_subprocess_exec(
+                SIPP, "-sf", str(uas), "-i", "127.0.0.1", "-p", str(self.sip_port), "-mp", str(self.media_port),
+                "-rtp_echo", "-nostdin", "-trace_msg", "-message_file", str(messages), "-trace_err",
+                "-error_file", str(self._file("errors.log")),
+                stdin=asyncio.subprocess.DEVNULL, stdout=screen, stderr=asyncio.subprocess.STDOUT, cwd=self.workdir,
+            )
+        await asyncio.sleep(0.3)  # SIPp binds its port
+        if self.proc.returncode is not None:
+            raise AssertionError(f"{self!r} did not start:\n{self.diagnostics()}")
+
+    async def stop(self) -> None:
+        if self.proc is not None:
+            await stop_sipp(self.proc)
+            self.proc = None

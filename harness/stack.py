@@ -25,6 +25,7 @@ from callcore.asterisk.render import render
 from callcore.queues.directory import AgentDirectory, cli_reload, stored_sip_agents
 from callcore.store.db import Database
 from callcore.store.migrate import upgrade
+from harness.sipp import free_udp_pair
 
 
 def free_port(kind: int = socket.SOCK_STREAM) -> int:
@@ -60,6 +61,8 @@ class Stack:
             "CALLCORE_AMI_SECRET": secrets.token_urlsafe(16),
             "CALLCORE_API_TOKEN": secrets.token_urlsafe(24),
             "CALLCORE_SECRETS_FILE": str(run_dir / "no-secrets.env"),
+            # The citizens' side of the outbound trunk: a ``harness.phones.TrunkPhone`` on this port.
+            "CALLCORE_ASTERISK_OUTBOUND_TRUNK": f"sip:127.0.0.1:{free_udp_pair()[0]}",
             "CALLCORE_LOG_JSON": "true",
             # The foundation's journeys run the welcome flow; the IVR's set CALLCORE_FLOW=ivr.
             "CALLCORE_FLOW": "welcome",
@@ -78,6 +81,11 @@ class Stack:
     @property
     def sip(self) -> tuple[str, int]:
         return "127.0.0.1", int(self.env["CALLCORE_ASTERISK_SIP_PORT"])
+
+    @property
+    def trunk_port(self) -> int:
+        """Where Asterisk sends the calls the hotline places (``TrunkPhone`` listens there)."""
+        return int(self.env["CALLCORE_ASTERISK_OUTBOUND_TRUNK"].rsplit(":", 1)[1])
 
     @property
     def api(self) -> str:

@@ -25,6 +25,11 @@ flows that emit and the reports that count. One spelling per name: capabilities 
 - ``callback_requested``: number (to call back), queue; the callback task exists (T-11).
 - ``voicemail_left``: mailbox, msg_id, seconds, recording; ``via`` is ``fallback`` for a message
   the dialplan took while the daemon was away.
+- ``outbound_dialing``: trunk, timeout; the daemon dials the citizen (a callback, click-to-dial).
+- ``outbound_answered``: the citizen picked up. ``outbound_failed``: reason (no_answer, busy,
+  failed, no_trunk), cause.
+- ``callback_attempt``: task_id, n (1-based), origin; this call is attempt n of a callback task.
+- ``callback_offered``: queue, position, expected_seconds; ``callback_declined``: why.
 """
 
 from __future__ import annotations
@@ -65,6 +70,18 @@ BRIDGED: Final = "bridged"
 QUEUE_LEFT: Final = "queue_left"
 CALLBACK_REQUESTED: Final = "callback_requested"
 TALK_ENDED: Final = "talk_ended"
+# Calls the hotline places (T-11, T-12): dialling the citizen through the trunk, and callbacks.
+OUTBOUND_DIALING: Final = "outbound_dialing"
+OUTBOUND_ANSWERED: Final = "outbound_answered"
+OUTBOUND_FAILED: Final = "outbound_failed"
+CALLBACK_ATTEMPT: Final = "callback_attempt"
+CALLBACK_OFFERED: Final = "callback_offered"
+CALLBACK_DECLINED: Final = "callback_declined"
+# The post-call survey (T-14; W-12's survey calls): the caller keyed a rating (rating 1-4,
+# satisfaction, kind inbound|outbound, agent, queue, ticket_id, attempt), or was not rated (why:
+# no_key, wrong_key, caller_hangup, no_prompt; kind, agent, queue, ticket_id).
+SURVEY_RATED: Final = "survey_rated"
+SURVEY_SKIPPED: Final = "survey_skipped"
 
 # -- AGENT_RING_ENDED reasons ---------------------------------------------------------------------
 RING_ANSWERED: Final = "answered"

@@ -23,6 +23,8 @@ class CallQuery(InputModel):
     until: AwareDatetime | None = None
     caller: str | None = Field(default=None, max_length=40, pattern=r"^\+?[0-9]+$")
     status: Literal["active", "ended"] | None = None
+    direction: Literal["inbound", "callback", "click_to_dial", "survey"] | None = Field(
+        default=None, description="inbound (citizens' calls) or a call the hotline placed")
     limit: int = Field(default=50, ge=1, le=500)
     offset: int = Field(default=0, ge=0, le=10_000_000)
 
@@ -88,7 +90,8 @@ async def list_calls(req: ApiRequest[Any, CallQuery]) -> CallPage:
     q = req.query
     rows, total = await queries.list_calls(
         req.ctx.db,
-        queries.CallFilter(since=q.since, until=q.until, caller=q.caller, status=q.status, limit=q.limit, offset=q.offset),
+        queries.CallFilter(since=q.since, until=q.until, caller=q.caller, status=q.status, direction=q.direction,
+                            limit=q.limit, offset=q.offset),
     )
     # A-2: numbers are masked in lists whatever the role.
     return CallPage(items=[CallOut.of(c, whole_number=False) for c in rows], total=total, limit=q.limit, offset=q.offset)

@@ -16,7 +16,8 @@ class Call(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     channel_id: Mapped[str] = mapped_column(String(64), index=True)
-    direction: Mapped[str] = mapped_column(String(8), default="inbound")
+    # inbound (a citizen's call), or a call the hotline placed: callback, click_to_dial, survey.
+    direction: Mapped[str] = mapped_column(String(16), default="inbound")
     caller_number: Mapped[str] = mapped_column(String(40), default="", index=True)
     caller_name: Mapped[str] = mapped_column(String(128), default="")
     dialed: Mapped[str] = mapped_column(String(40), default="")

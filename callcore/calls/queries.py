@@ -16,6 +16,7 @@ class CallFilter:
     since: datetime | None = None
     until: datetime | None = None
     caller: str | None = None
+    direction: str | None = None
     status: str | None = None
     limit: int = 50
     offset: int = 0
@@ -29,6 +30,8 @@ def _filtered(f: CallFilter) -> Select[Call]:
         q = q.where(Call.arrived_at < f.until)
     if f.caller:
         q = q.where(Call.caller_number == f.caller)
+    if f.direction:
+        q = q.where(Call.direction == f.direction)
     if f.status:
         q = q.where(Call.status == f.status)
     return q

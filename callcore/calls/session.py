@@ -74,6 +74,8 @@ class CallSession:
         self.ended = False
         self._hangup_recorded = False
         self._gone = asyncio.Event()
+        # An outbound channel (``StasisApp.expect``) enters the app when the far end answers.
+        self._up = asyncio.Event()
         self._digits: asyncio.Queue[str] = asyncio.Queue()
         self._playbacks: dict[str, asyncio.Future[None]] = {}
         # When Asterisk started each playback the flow waits for (its clock, from PlaybackStarted).
@@ -95,6 +97,14 @@ class CallSession:
     @property
     def gone(self) -> bool:
         return self._gone.is_set()
+
+    def on_started(self) -> None:
+        """An outbound channel entered the app: the citizen answered."""
+        self.answered = True
+        self._up.set()
+
+    async def wait_started(self) -> None:
+        await self._up.wait()
 
     async def wait_gone(self) -> None:
         """Until the caller has left (flows that wait on something else race it against this)."""

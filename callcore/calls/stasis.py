@@ -97,9 +97,17 @@ class StasisApp:
         target = str((event.get("playback") or event.get("recording") or {}).get("target_uri", ""))
         return target.removeprefix("channel:") if target.startswith("channel:") else ""
 
+    def expect(self, session: CallSession) -> None:
+        """An outbound channel the daemon is about to originate with ``session``'s channel id: from
+        now on its events (refusal, hang-up) feed the session, and its StasisStart is the answer."""
+        self.sessions[session.channel_id] = session
+
     def on_StasisStart(self, event: dict[str, Any]) -> None:
         channel = Channel.from_json(event.get("channel") or {})
-        if channel.id in self.sessions:
+        known = self.sessions.get(channel.id)
+        if known is not None:
+            if not known.answered:
+                known.on_started()
             return
         args = [str(a) for a in event.get("args") or []]
         kind = args[0] if args else DEFAULT_KIND
@@ -190,6 +198,10 @@ class StasisApp:
             self.tasks.spawn(self._hand_off(session, self.fallback), name=f"call-{session.call_id}")
             return
         self.tasks.spawn(self._run(session, flow), name=f"call-{session.call_id}")
+
+    def close(self, session: CallSession) -> None:
+        """Ends ``session``'s record now (a channel that never came to be: an outbound dial refused)."""
+        self._close(session)
 
     def _close(self, session: CallSession) -> None:
         if session.ended:

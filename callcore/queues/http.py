@@ -36,7 +36,7 @@ class PauseIn(InputModel):
     reason: str = Field(min_length=1, max_length=64, description="why, e.g. 休息, 培训, 会议")
 
 
-async def _agent(req: ApiRequest[Any, Any]) -> tuple[str, QueueService]:
+async def acting_agent(req: ApiRequest[Any, Any]) -> tuple[str, QueueService]:
     """The agent number of the path and the service, once the caller may act for that agent: an
     agent only for themself, supervisors and admins for any agent."""
     number = req.path["number"]
@@ -57,13 +57,13 @@ def state_json(s: AgentState) -> dict[str, Any]:
 
 @router.get("/agents/{number}/state", summary="An agent's state", tags=("agents",), roles=AGENT_OR_FLOOR)
 async def get_state(req: ApiRequest[Any, Any]) -> dict[str, Any]:
-    number, service = await _agent(req)
+    number, service = await acting_agent(req)
     return state_json(service.agent(number))
 
 
 @router.post("/agents/{number}/login", summary="Log an agent in", tags=("agents",), roles=AGENT_OR_FLOOR)
 async def login(req: ApiRequest[Any, Any]) -> dict[str, Any]:
-    number, service = await _agent(req)
+    number, service = await acting_agent(req)
     if number not in service.agents:
         await service.refresh_agents()
     return state_json(service.login(number))
@@ -71,33 +71,33 @@ async def login(req: ApiRequest[Any, Any]) -> dict[str, Any]:
 
 @router.post("/agents/{number}/logout", summary="Log an agent out", tags=("agents",), roles=AGENT_OR_FLOOR)
 async def logout(req: ApiRequest[Any, Any]) -> dict[str, Any]:
-    number, service = await _agent(req)
+    number, service = await acting_agent(req)
     return state_json(service.logout(number))
 
 
 @router.post("/agents/{number}/pause", summary="Pause an agent with a reason", tags=("agents",), body=PauseIn,
              roles=AGENT_OR_FLOOR)
 async def pause(req: ApiRequest[PauseIn, Any]) -> dict[str, Any]:
-    number, service = await _agent(req)
+    number, service = await acting_agent(req)
     return state_json(service.pause(number, req.body.reason))
 
 
 @router.post("/agents/{number}/resume", summary="Resume a paused agent", tags=("agents",), roles=AGENT_OR_FLOOR)
 async def resume(req: ApiRequest[Any, Any]) -> dict[str, Any]:
-    number, service = await _agent(req)
+    number, service = await acting_agent(req)
     return state_json(service.resume(number))
 
 
 @router.post("/agents/{number}/ready", summary="End an agent's wrap-up early", tags=("agents",), roles=AGENT_OR_FLOOR)
 async def ready(req: ApiRequest[Any, Any]) -> dict[str, Any]:
-    number, service = await _agent(req)
+    number, service = await acting_agent(req)
     return state_json(service.ready(number))
 
 
 @router.get("/agents/{number}/events", summary="An agent's live feed: screen pops and state changes (WebSocket)",
             tags=("agents",), roles=AGENT_OR_FLOOR)
 async def agent_events(req: ApiRequest[Any, Any]) -> web.WebSocketResponse:
-    number, service = await _agent(req)
+    number, service = await acting_agent(req)
     service.agent(number)
     user = req.user
 

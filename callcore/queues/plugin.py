@@ -84,6 +84,7 @@ class QueuesPlugin(Plugin):
         self.handoff = QueueHandoff(self.service, stasis=stasis, sounds_dir=settings.sounds_dir, card=card,
                                     recorder=recorder, voicemail=voicemail)
         ctx.provide(self.handoff, kind=HandoffTarget)
+        ctx.provide(self.handoff)  # the capabilities above the queues (callbacks, surveys) add to it
         self.sync = AgentSync(self.service, ctx.get(AmiClient))
         ctx.provide(Wallboard(self.service, ctx.db))
 

@@ -58,6 +58,21 @@ RECENT_WAITS = 50
 SETTLE_SECONDS = 20.0
 
 
+class Party(Protocol):
+    """Who waits in a line: a caller's ``CallSession``, or a citizen to call back (the callbacks
+    capability's booking), whose call record begins when an agent is rung for it."""
+
+    @property
+    def call_id(self) -> str: ...
+    @property
+    def channel_id(self) -> str: ...
+    @property
+    def caller_number(self) -> str: ...
+    @property
+    def caller_name(self) -> str: ...
+    def event(self, type_: str, **data: Any) -> None: ...
+
+
 class Queues(Protocol):
     """Where the queues' settings come from (``callcore.queues.catalog.QueueCatalog``)."""
 
@@ -81,9 +96,12 @@ class Ring:
 
 @dataclass(eq=False)
 class Waiter:
-    """A caller in a queue's line, as the dispatcher sees it."""
+    """A caller in a queue's line, as the dispatcher sees it.
 
-    session: CallSession
+    ``kind`` "caller" is a citizen on the line (its place is stored in ``queue_entries``);
+    "callback" a citizen to call back in the same order (its place is its callback task's)."""
+
+    session: Party
     caller: WaitingCaller
     settings: QueueSettings
     answered: asyncio.Future[Ring]
@@ -93,6 +111,15 @@ class Waiter:
     attempts: int = 0
     card: CallerCard | None = None
     connected: Ring | None = None
+    kind: str = "caller"
+    # What the agent's screen pop says besides the card (a callback's task).
+    pop: dict[str, Any] = field(default_factory=dict)
+    # A direct ring (``ring_one``): set when its one ring ended without an answer, with the reason.
+    unanswered: asyncio.Future[str] | None = None
+
+    @property
+    def persisted(self) -> bool:
+        return self.kind == "caller"
 
 
 @dataclass
@@ -204,13 +231,37 @@ class QueueService:
         self._seq += 1
         return self._seq
 
-    def enter(self, session: CallSession, settings: QueueSettings, caller: WaitingCaller,
-              card: CallerCard | None) -> Waiter:
+    def enter(self, session: Party, settings: QueueSettings, caller: WaitingCaller,
+              card: CallerCard | None, *, kind: str = "caller", pop: dict[str, Any] | None = None,
+              not_before: float = 0.0) -> Waiter:
+        """Puts ``session`` in line; ``not_before`` (loop time): not offered to agents before then."""
         waiter = Waiter(session=session, caller=caller, settings=settings,
-                        answered=asyncio.get_running_loop().create_future(), card=card)
+                        answered=asyncio.get_running_loop().create_future(), card=card, kind=kind,
+                        pop=dict(pop or {}), retry_at=not_before)
         self.waiting[caller.call_id] = waiter
-        self.writer.entered(caller, session.channel_id)
+        if waiter.persisted:
+            self.writer.entered(caller, session.channel_id)
         self.kick()
+        return waiter
+
+    def ring_one(self, agent: str, session: Party, settings: QueueSettings, card: CallerCard | None, *,
+                 kind: str, pop: dict[str, Any] | None = None) -> Waiter:
+        """Rings one agent's phone for a call the agent asked for (click-to-dial), outside any line.
+
+        The waiter's ``answered`` resolves when the agent picks up, its ``unanswered`` when the
+        ring ends otherwise. ``Conflict`` when the agent cannot be rung now (not ready, phone not
+        registered or busy): the agent must be ready, so no queue call rings at the same time."""
+        state = self.agent(agent)
+        if not ag.can_ring(state):
+            why = "话机未注册" if not state.registered else "请先将状态置为就绪" if state.status != ag.AVAILABLE else "话机忙"
+            raise Conflict(f"agent {agent} cannot be rung now: {why}")
+        loop = asyncio.get_running_loop()
+        caller = WaitingCaller(call_id=f"{kind}:{session.call_id}", queue=settings.name, entered_at=self.clock(), seq=0)
+        waiter = Waiter(session=session, caller=caller, settings=settings, answered=loop.create_future(), card=card,
+                        kind=kind, pop=dict(pop or {}), unanswered=loop.create_future())
+        self._ring(waiter, agent)
+        if not waiter.rings:
+            raise Conflict(f"agent {agent} cannot be rung now")
         return waiter
 
     def position(self, waiter: Waiter) -> int:
@@ -236,16 +287,21 @@ class QueueService:
                 self._cancel_ring(ring, ring_reason)
         status = "answered" if reason == ev.LEFT_ANSWERED else "left"
         agent = waiter.connected.agent if waiter.connected else None
-        self.writer.left(waiter.caller.call_id, status, self.clock(), agent)
+        if waiter.persisted:
+            self.writer.left(waiter.caller.call_id, status, self.clock(), agent)
         self.kick()
 
-    def put_back(self, waiter: Waiter) -> None:
-        """An agent answered and was gone before the conversation began: the caller waits again,
-        in the same place (same entry time and order)."""
+    def put_back(self, waiter: Waiter, *, not_before: float = 0.0) -> None:
+        """An agent answered and was gone before the conversation began (or a callback's citizen did
+        not answer): the caller waits again, in the same place (same entry time and order), offered
+        to agents again from ``not_before`` (loop time)."""
         waiter.connected = None
         waiter.answered = asyncio.get_running_loop().create_future()
+        waiter.tried.clear()
+        waiter.retry_at = not_before
         self.waiting[waiter.caller.call_id] = waiter
-        self.writer.entered(waiter.caller, waiter.session.channel_id)
+        if waiter.persisted:
+            self.writer.entered(waiter.caller, waiter.session.channel_id)
         self.kick()
 
     def record_wait(self, queue: str, seconds: float) -> None:
@@ -308,7 +364,8 @@ class QueueService:
                       channel_id=ring.channel_id)
         # T-8: the agent's browser learns who calls the moment the phone is asked to ring.
         self.bus.publish({"kind": "screen_pop", "agent": agent, "call_id": session.call_id,
-                          "queue": waiter.caller.queue, "at": now.isoformat(), "card": waiter.card},
+                          "queue": waiter.caller.queue, "at": now.isoformat(), "card": waiter.card,
+                          "origin": waiter.kind, **waiter.pop},
                          topic=agent_topic(agent), private=True)
         timeout = waiter.settings.ring_timeout
         ring.timer = asyncio.get_running_loop().call_later(timeout + RING_GRACE, self._ring_overdue, ring)
@@ -321,7 +378,7 @@ class QueueService:
             await self.ari.originate(
                 f"PJSIP/{ring.agent}", channel_id=ring.channel_id, app_args=f"agent,{session.call_id}",
                 caller_id=f'"{name}" <{session.caller_number}>', timeout=max(1, round(timeout)),
-                originator=session.channel_id)
+                originator=session.channel_id or None)
         except AriUnavailable as exc:
             # Asterisk did not take the request (overloaded, restarting): not the agent's fault, and
             # ringing the next agent at once would only add to the load. The caller waits a round.
@@ -364,8 +421,12 @@ class QueueService:
                              **({"cause": cause} if cause is not None else {}))
         state = self.agents.get(ring.agent)
         if state is not None and state.status == ag.RINGING and state.call_id == waiter.session.call_id:
-            event: ag.AgentEvent = ag.RingNoAnswer() if reason in ev.RING_MISSED else ag.RingCancelled()
+            # A ring the agent asked for (click-to-dial) that went unanswered is no missed queue call.
+            missed = reason in ev.RING_MISSED and waiter.unanswered is None
+            event: ag.AgentEvent = ag.RingNoAnswer() if missed else ag.RingCancelled()
             self._apply(ring.agent, event)
+        if waiter.unanswered is not None and not waiter.unanswered.done() and not waiter.rings:
+            waiter.unanswered.set_result(reason)
         self.kick()
 
     # -- the agent's leg ---------------------------------------------------------------
@@ -524,7 +585,7 @@ class QueueService:
                 "longest_wait": max(waits) if waits else 0.0, "staffed": self.staffed(q.name),
                 "available": sum(1 for a in self.members_of(q.name) if a in self.agents and ag.can_ring(self.agents[a])),
                 "callers": [{"call_id": w.caller.call_id, "caller": w.session.caller_number, "position": n,
-                             "priority": w.caller.priority, "waited": round(wait, 1),
+                             "priority": w.caller.priority, "waited": round(wait, 1), "kind": w.kind,
                              "ringing": sorted(w.rings)} for n, (w, wait) in enumerate(zip(line, waits), start=1)],
             })
         agents = []

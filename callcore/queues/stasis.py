@@ -18,7 +18,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 
@@ -32,9 +32,10 @@ from callcore.prompts.synth import PromptError, ensure_prompt
 from callcore.queues.card import CallerCard
 from callcore.queues.estimate import announcement_text, expected_wait, next_announcement_at
 from callcore.queues.models import QueueEntry
+from callcore.queues import agents as ag
 from callcore.queues.services import QueueService, Ring, Waiter
 from callcore.queues.settings import QueueSettings
-from callcore.queues.speech import agent_intro_text
+from callcore.queues.speech import agent_intro_text, phone_digits
 from callcore.queues.waiting import WaitingCaller, caller_priority
 from callcore.recordings.recorder import Recorder
 from callcore.recordings.voicemail import Voicemail
@@ -44,6 +45,27 @@ from callcore.store.db import OUTAGE_ERRORS
 log = logging.getLogger(__name__)
 
 CardBuilder = Callable[[CallSession], Awaitable[CallerCard]]
+# Runs on the caller's line after the agent hung up first (T-14: the post-call survey); the caller is
+# hung up when it returns. Given by a capability above the queues (``QueueHandoff.after_talk``).
+AfterTalk = Callable[[CallSession, str, QueueSettings], Awaitable[None]]
+
+
+class CallbackBooker(Protocol):
+    """T-11, given by the callbacks capability: whether to offer a callback, and the booking that
+    keeps the caller's place (same queue, entry time, order and priority) once accepted."""
+
+    @property
+    def offer_after(self) -> float: ...
+    def usable(self, number: str) -> bool: ...
+    async def book(self, *, number: str, waiter: Waiter) -> str: ...
+
+
+# T-11: the offer, the number's confirmation and the goodbye (tail digits of the number are read out).
+OFFER_TEXT = "如果您不想继续等待，请按1，我们将按您现在的排队顺序给您回电。"
+CONFIRM_TEXT = "我们将回拨尾号为{tail}的来电号码，确认请按1；如需使用其他号码，请输入号码，并以井号键结束。"
+ASK_NUMBER_TEXT = "请输入您的联系电话，并以井号键结束。"
+BAD_NUMBER_TEXT = "您输入的号码无效。"
+BOOKED_TEXT = "已为您登记回电，您的排队顺序保持不变，话务员将尽快给您回电，感谢来电，再见。"
 
 # What the caller hears when nobody can serve the queue now, or the wait reached the maximum,
 # before the dialplan's fallback apologises and takes a message.
@@ -80,6 +102,10 @@ class QueueHandoff(HandoffTarget):
         self.recorder = recorder
         # T-10: takes messages (a menu's voicemail node, a queue's maximum wait); None: no voicemail.
         self.voicemail = voicemail
+        # What the caller still hears once the agent hung up first (the survey); None: hung up at once.
+        self.after_talk: AfterTalk | None = None
+        # T-11: callbacks instead of waiting; None: never offered.
+        self.callbacks: CallbackBooker | None = None
 
     # -- HandoffTarget -----------------------------------------------------------------
     def available(self, kind: str, name: str) -> bool:
@@ -144,6 +170,8 @@ class QueueHandoff(HandoffTarget):
         session.event(ev.QUEUE_ENTERED, queue=settings.name, position=service.position(waiter),
                       priority=caller.priority, seq=caller.seq, **({"resumed": True} if resumed else {}))
         try:
+            if not resumed and self._offer_at_entry(waiter) and await self._offer(session, waiter):
+                return
             await self._music(session, settings)
             while True:
                 ring = await self._until_answered(session, waiter)
@@ -205,16 +233,18 @@ class QueueHandoff(HandoffTarget):
                     else:
                         await self._send_away(session, MAX_WAIT_TEXT)
                     return None
-                await self._announce(session, waiter)
+                if await self._announce(session, waiter):
+                    return None
         finally:
             gone.cancel()
 
-    async def _announce(self, session: CallSession, waiter: Waiter) -> None:
-        """The periodic position / expected-wait announcement; an agent answering cuts it short."""
+    async def _announce(self, session: CallSession, waiter: Waiter) -> bool:
+        """The periodic position / expected-wait announcement, and the callback offer after it; an
+        agent answering cuts it short. True when the caller left the line for a callback."""
         service = self.service
         position = service.position(waiter)
         if position < 1 or waiter.answered.done():
-            return
+            return False
         expected = expected_wait(position, service.staffed(waiter.caller.queue),
                                  list(service.recent_waits.get(waiter.caller.queue, ())))
         text = announcement_text(position, expected)
@@ -222,7 +252,7 @@ class QueueHandoff(HandoffTarget):
             path = await ensure_prompt(text, self.sounds_dir)
         except PromptError as exc:
             log.error("announcement not synthesized: %s", exc)
-            return
+            return False
         await self._quiet(session)
         session.event(ev.ANNOUNCEMENT, kind=ev.ANNOUNCE_POSITION, position=position, expected_seconds=expected,
                       text=text)
@@ -236,8 +266,102 @@ class QueueHandoff(HandoffTarget):
         finally:
             if not play.done():
                 play.cancel()
+        if self._offering() and not waiter.answered.done() and await self._offer(session, waiter, quiet=True):
+            return True
         if not waiter.answered.done():
             await self._music(session, waiter.settings)
+        return False
+
+    # -- callback instead of waiting (T-11) --------------------------------------------
+    def _offering(self) -> bool:
+        return self.callbacks is not None and self.callbacks.offer_after > 0
+
+    def _offer_at_entry(self, waiter: Waiter) -> bool:
+        """Offered at once when nobody can take the call now and the wait is unknown or long."""
+        if not self._offering():
+            return False
+        assert self.callbacks is not None
+        service, queue = self.service, waiter.caller.queue
+        if any(a in service.agents and ag.can_ring(service.agents[a]) for a in service.members_of(queue)):
+            return False
+        expected = expected_wait(max(1, service.position(waiter)), service.staffed(queue),
+                                 list(service.recent_waits.get(queue, ())))
+        return expected is None or expected >= self.callbacks.offer_after
+
+    async def _offer(self, session: CallSession, waiter: Waiter, *, quiet: bool = False) -> bool:
+        """"Press 1 to be called back": on 1, the number is confirmed (or keyed in), the callback is
+        booked in the caller's place and the caller hears so and is hung up. An agent answering
+        meanwhile wins: the offer stops and the call goes on. True when the caller left for a callback."""
+        assert self.callbacks is not None
+        service, settings = self.service, waiter.settings
+        position = service.position(waiter)
+        if not quiet:
+            await self._quiet(session)
+        session.event(ev.CALLBACK_OFFERED, queue=settings.name, position=position)
+        digit = await self._prompt_racing(session, waiter, OFFER_TEXT, interrupt="1")
+        if digit != "1" or waiter.answered.done():
+            if not waiter.answered.done():
+                await self._music(session, settings)
+            return False
+        number = await self._confirm_number(session, waiter)
+        if waiter.answered.done():
+            return False
+        if number is None:
+            session.event(ev.CALLBACK_DECLINED, queue=settings.name, why="no usable number")
+            await self._music(session, settings)
+            return False
+        # The booking takes the caller's place before the caller leaves it: nobody behind overtakes.
+        task_id = await self.callbacks.book(number=number, waiter=waiter)
+        position = service.position(waiter)
+        service.leave(waiter, ev.LEFT_CALLBACK)
+        session.event(ev.CALLBACK_REQUESTED, queue=settings.name, task_id=task_id)
+        session.event(ev.QUEUE_LEFT, queue=settings.name, reason=ev.LEFT_CALLBACK, position=position,
+                      waited=self._waited(waiter))
+        session.keep_parked = False
+        try:
+            path = await ensure_prompt(BOOKED_TEXT, self.sounds_dir)
+            await session.play([sound(path)], name="callback_booked", last=True)
+        except PromptError as exc:
+            log.error("callback confirmation not synthesized: %s", exc)
+        await session.hangup("normal")
+        return True
+
+    async def _confirm_number(self, session: CallSession, waiter: Waiter) -> str | None:
+        """The caller's number if confirmed with 1, else the number keyed in (checked); None if none."""
+        assert self.callbacks is not None
+        own = session.caller_number if self.callbacks.usable(session.caller_number) else ""
+        for _ in range(2):
+            text = CONFIRM_TEXT.format(tail=phone_digits(own[-4:])) if own else ASK_NUMBER_TEXT
+            first = await self._prompt_racing(session, waiter, text, interrupt="0123456789#")
+            if waiter.answered.done():
+                return None
+            got = await session.collect(max_digits=20, first_timeout=8.0, inter_timeout=5.0, terminator="#",
+                                        first=first)
+            if own and got.digits in ("1", ""):
+                return own
+            if self.callbacks.usable(got.digits):
+                return got.digits
+            await self._prompt_racing(session, waiter, BAD_NUMBER_TEXT, interrupt="")
+        return None
+
+    async def _prompt_racing(self, session: CallSession, waiter: Waiter, text: str, *, interrupt: str) -> str | None:
+        """Plays ``text`` (interruptible by ``interrupt``) unless an agent answers first; the key pressed."""
+        try:
+            path = await ensure_prompt(text, self.sounds_dir)
+        except PromptError as exc:
+            log.error("callback prompt not synthesized: %s", exc)
+            return None
+        play = asyncio.ensure_future(session.play([sound(path)], interrupt_digits=interrupt or None,
+                                                  name="callback_offer", last=True))
+        try:
+            racing: set[asyncio.Future[Any]] = {play, waiter.answered}
+            done, _ = await asyncio.wait(racing, return_when=asyncio.FIRST_COMPLETED)
+            if play not in done:
+                await session.stop_playbacks()
+            return await play
+        finally:
+            if not play.done():
+                play.cancel()
 
     # -- connecting (T-7) --------------------------------------------------------------
     async def _connect(self, session: CallSession, waiter: Waiter, ring: Ring) -> bool:
@@ -275,8 +399,7 @@ class QueueHandoff(HandoffTarget):
                 service.agent_leg_done(ring, talked=False, wrap_up=0.0)
                 return False
             talked = True
-            await self._talk(session, ring, settings)
-            return True
+            by = await self._talk(session, ring, settings)
         except asyncio.CancelledError:
             # The daemon stops: the conversation goes on in Asterisk and the next daemon follows it.
             stopping = True
@@ -284,8 +407,39 @@ class QueueHandoff(HandoffTarget):
         finally:
             if (talked or session.gone) and not stopping:
                 service.agent_leg_done(ring, talked=True, wrap_up=settings.wrap_up)
+        await self._after(session, by, ring.agent, settings)
+        return True
 
-    async def _talk(self, session: CallSession, ring: Ring, settings: QueueSettings) -> None:
+    async def converse(self, session: CallSession, ring: Ring, settings: QueueSettings) -> str:
+        """A call the daemon placed (a callback, click-to-dial): bridges, records and follows the
+        conversation to its end like a queued call's, then the agent's wrap-up. Who hung up first;
+        the other side is hung up."""
+        stopping = False
+        try:
+            by = await self._talk(session, ring, settings)
+        except asyncio.CancelledError:
+            stopping = True  # the daemon stops: the conversation goes on, the next daemon follows it
+            raise
+        finally:
+            if not stopping:
+                self.service.agent_leg_done(ring, talked=True, wrap_up=settings.wrap_up)
+        if by == "agent":
+            await session.hangup("normal")
+        return by
+
+    async def _after(self, session: CallSession, by: str, agent: str, settings: QueueSettings) -> None:
+        """The agent hung up first: the caller may hear what follows (the survey), then is hung up."""
+        if by != "agent":
+            return
+        if self.after_talk is not None:
+            try:
+                await self.after_talk(session, agent, settings)
+            except CallerHungUp:
+                return
+        await session.hangup("normal")
+
+    async def _talk(self, session: CallSession, ring: Ring, settings: QueueSettings) -> str:
+        """Bridges (and records) the two until one hangs up; who did ("caller" or "agent")."""
         ari = self.service.ari
         bridge_id = f"call-{session.call_id}"
         await ari.create_bridge(bridge_id, kind="mixing", name=f"callcore {session.call_id}")
@@ -298,7 +452,7 @@ class QueueHandoff(HandoffTarget):
                                           queue=settings.name)
             session.event(ev.BRIDGED, agent=ring.agent, bridge_id=bridge_id)
             session.event(ev.TALK_STARTED, agent=ring.agent)
-            await self._until_one_leaves(session, ring, settings)
+            return await self._until_one_leaves(session, ring, settings)
         except asyncio.CancelledError:
             # The daemon stops: the bridge (and its recording) stay up, the two go on talking, and
             # the next daemon's ``reattach`` follows the conversation to its end.
@@ -313,7 +467,8 @@ class QueueHandoff(HandoffTarget):
                 except AriError:
                     pass
 
-    async def _until_one_leaves(self, session: CallSession, ring: Ring, settings: QueueSettings) -> None:
+    async def _until_one_leaves(self, session: CallSession, ring: Ring, settings: QueueSettings) -> str:
+        """Until the caller or the agent hangs up; which one ("caller" or "agent")."""
         caller_gone = asyncio.ensure_future(session.wait_gone())
         agent_gone = asyncio.ensure_future(ring.gone.wait())
         try:
@@ -325,7 +480,7 @@ class QueueHandoff(HandoffTarget):
         session.event(ev.TALK_ENDED, agent=ring.agent, by=by, wrap_up=settings.wrap_up)
         if by == "agent":
             session.hangup_by = "agent"
-            await session.hangup("normal")
+        return by
 
     async def reattach(self, session: CallSession, agent: str, settings: QueueSettings | None) -> None:
         """A conversation that went on while the daemon was away: follow it to its end again."""
@@ -343,7 +498,9 @@ class QueueHandoff(HandoffTarget):
         ring = self.service.adopt(agent, str(others[0]), session)
         wrap_up = settings.wrap_up if settings is not None else 0.0
         try:
-            await self._until_one_leaves(session, ring, settings or _NO_SETTINGS)
+            by = await self._until_one_leaves(session, ring, settings or _NO_SETTINGS)
+            if by == "agent":
+                await session.hangup("normal")
         finally:
             self.service.agent_leg_done(ring, talked=True, wrap_up=wrap_up)
             try:
