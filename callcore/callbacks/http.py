@@ -28,7 +28,7 @@ Status = Literal["pending", "dialling", "reached", "failed", "expired", "cancell
 
 
 class TaskQuery(InputModel):
-    status: list[Status] = Field(default_factory=list, description="any of these (repeat the parameter)")
+    status: Status | None = None
     origin: Literal["offer", "missed", "voicemail"] | None = None
     limit: int = Field(default=50, ge=1, le=500)
     offset: int = Field(default=0, ge=0, le=10_000_000)
@@ -61,9 +61,7 @@ class TaskOut(BaseModel):
     closed_at: datetime | None
     closed_reason: str | None
     agent: str | None
-    attempt_list: list[AttemptOut] = Field(default_factory=list, alias="attempts_detail")
-
-    model_config = {"populate_by_name": True}
+    tries: list[AttemptOut] = Field(default_factory=list, description="every attempt (in a task's detail)")
 
     @classmethod
     def of(cls, t: CallbackTask, *, whole: bool, attempts: list[CallbackAttempt] | None = None) -> TaskOut:
@@ -73,7 +71,7 @@ class TaskOut(BaseModel):
             entered_at=t.entered_at, priority=t.priority, status=t.status, attempts=t.attempts,
             next_attempt_at=t.next_attempt_at, deadline=t.deadline, created_at=t.created_at, closed_at=t.closed_at,
             closed_reason=t.closed_reason, agent=t.agent,
-            attempts_detail=[AttemptOut(n=a.n, call_id=a.call_id, agent=a.agent, started_at=a.started_at,
+            tries=[AttemptOut(n=a.n, call_id=a.call_id, agent=a.agent, started_at=a.started_at,
                                         ended_at=a.ended_at, outcome=a.outcome, cause=a.cause) for a in attempts or []])
 
 
@@ -113,7 +111,7 @@ class OriginateOut(BaseModel):
             roles=TASK_READERS)
 async def list_tasks(req: ApiRequest[Any, TaskQuery]) -> TaskPage:
     q = req.query
-    rows = await req.ctx.get(CallbackService).list(status=q.status, origin=q.origin, limit=q.limit, offset=q.offset)
+    rows = await req.ctx.get(CallbackService).list(status=[q.status] if q.status else [], origin=q.origin, limit=q.limit, offset=q.offset)
     return TaskPage(items=[TaskOut.of(t, whole=False) for t in rows], limit=q.limit, offset=q.offset)
 
 
@@ -136,7 +134,7 @@ async def cancel(req: ApiRequest[CancelIn, Any]) -> dict[str, Any]:
     service = req.ctx.get(CallbackService)
     await service.cancel(req.path["task_id"], reason=req.body.reason)
     task, attempts = await service.get(req.path["task_id"])
-    return TaskOut.of(task, whole=False, attempts=attempts).model_dump(by_alias=True)
+    return TaskOut.of(task, whole=False, attempts=attempts).model_dump(mode="json")
 
 
 @router.post("/agents/{number}/originate", summary="Click-to-dial: ring the agent's phone, then the citizen",

@@ -69,7 +69,8 @@ class MissedCallSweep:
                 decision = "no_number"
             else:
                 task_id = await self.callbacks.request(number=number, origin="missed", queue=queue or "general",
-                                                       entered_at=entered_at or arrived_at, call_id=call_id)
+                                                       entered_at=entered_at or arrived_at, call_id=call_id,
+                                                       asked_at=arrived_at)
                 decision = "task" if task_id else "no_number"
                 made += 1 if task_id else 0
             try:
@@ -80,13 +81,14 @@ class MissedCallSweep:
         return made
 
     async def _close_reached(self) -> int:
-        """Open tasks whose number was answered by an agent after the task was made: cancelled."""
+        """Open tasks whose number was answered by an agent in a call that came after the task's
+        latest reason: cancelled."""
         c = Call
         async with self.callbacks.db.session() as s:
             ids = (await s.execute(
                 select(CallbackTask.id).where(CallbackTask.status == "pending", exists().where(and_(
                     c.caller_number == CallbackTask.number, c.direction == "inbound",
-                    c.arrived_at > CallbackTask.created_at, c.agent_answered_at.is_not(None)))))).scalars().all()
+                    c.arrived_at > CallbackTask.asked_at, c.agent_answered_at.is_not(None)))))).scalars().all()
         closed = 0
         for task_id in ids:
             try:

@@ -41,6 +41,9 @@ class CallbackTask(Base):
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     deadline: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # When the latest reason arose (a lost call's arrival, the offer accepted, the message): a call
+    # of the citizen answered after this makes the callback needless.
+    asked_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     closed_reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
     agent: Mapped[str | None] = mapped_column(String(8), nullable=True)

@@ -72,9 +72,11 @@ class CallbackService:
 
     # -- making tasks ------------------------------------------------------------------
     async def request(self, *, number: str, origin: str, queue: str, entered_at: datetime, seq: int = 0,
-                      priority: int = 0, call_id: str | None = None, voicemail_id: str | None = None) -> str | None:
+                      priority: int = 0, call_id: str | None = None, voicemail_id: str | None = None,
+                      asked_at: datetime | None = None) -> str | None:
         """The open task for ``number`` (made, or joined by this reason); None when the number cannot
-        be dialled (anonymous, malformed, not allowed): nothing to call back."""
+        be dialled (anonymous, malformed, not allowed): nothing to call back. ``asked_at``: when the
+        reason arose (a lost call's arrival; now by default)."""
         if origin not in ORIGINS:
             raise ValueError(f"unknown callback origin {origin!r}")
         if not self.policy.usable(number):
@@ -82,10 +84,12 @@ class CallbackService:
             return None
         number = self.policy.check(number)
         now = self.clock()
-        reason = {"origin": origin, "call_id": call_id, "voicemail_id": voicemail_id, "at": now.isoformat()}
+        asked_at = asked_at or now
+        reason = {"origin": origin, "call_id": call_id, "voicemail_id": voicemail_id, "at": asked_at.isoformat()}
         for _ in range(3):
             try:
-                view = await self._merge_or_insert(number, origin, queue, entered_at, seq, priority, call_id, reason, now)
+                view = await self._merge_or_insert(number, origin, queue, entered_at, seq, priority, call_id, reason,
+                                                   now, asked_at)
             except IntegrityError:
                 continue  # another request made the number's task in the same instant: join it
             for listener in self.listeners:
@@ -94,20 +98,22 @@ class CallbackService:
         raise Conflict(f"callback task for call {call_id} not stored: the number's task kept changing")
 
     async def _merge_or_insert(self, number: str, origin: str, queue: str, entered_at: datetime, seq: int,
-                               priority: int, call_id: str | None, reason: dict[str, Any], now: datetime) -> TaskView:
+                               priority: int, call_id: str | None, reason: dict[str, Any], now: datetime,
+                               asked_at: datetime) -> TaskView:
         async with self.db.session() as s:
             task = (await s.execute(select(CallbackTask).where(CallbackTask.open_number == number))).scalar()
             if task is None:
                 task = CallbackTask(
                     id=str(uuid.uuid4()), number=number, open_number=number, origin=origin, call_id=call_id,
                     queue=queue, entered_at=entered_at, seq=seq, priority=priority, status="pending", attempts=0,
-                    deadline=now + timedelta(hours=self.settings.deadline_hours), created_at=now, origins=[reason],
+                    deadline=now + timedelta(hours=self.settings.deadline_hours), created_at=now, asked_at=asked_at, origins=[reason],
                     next_attempt_at=now + timedelta(seconds=self.settings.missed_delay) if origin == "missed" else None)
                 s.add(task)
             else:
                 if (entered_at, seq) < (task.entered_at, task.seq):
                     task.entered_at, task.seq, task.queue = entered_at, seq, queue
                 task.priority = max(task.priority, priority)
+                task.asked_at = max(task.asked_at, asked_at)
                 task.origins = [*task.origins, reason]
             await s.flush()
             return TaskView.of(task)

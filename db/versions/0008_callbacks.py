@@ -38,6 +38,7 @@ def upgrade() -> None:
     sa.Column('next_attempt_at', callcore.store.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('deadline', callcore.store.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('created_at', callcore.store.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('asked_at', callcore.store.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('closed_at', callcore.store.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('closed_reason', sa.String(length=32), nullable=True),
     sa.Column('agent', sa.String(length=8), nullable=True),
