@@ -16,8 +16,10 @@ from callcore.callbacks.dialer import CallbackDialer, CardFor, PlacedCall
 from callcore.calls.journal import CallJournal
 from callcore.calls.outbound import OutboundDialer
 from callcore.core.errors import DomainError
+from callcore.core.identity import Principal
 from callcore.queues.services import QueueService, Waiter
 from callcore.queues.settings import QueueSettings
+from callcore.tickets.services import TicketService
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +34,9 @@ class NoTrunk(DomainError):
 
 class ClickToDial:
     def __init__(self, *, service: QueueService, dialer: CallbackDialer, outbound: OutboundDialer,
-                 journal: CallJournal, card: CardFor, wrap_up: float = 10.0) -> None:
+                 journal: CallJournal, card: CardFor, tickets: TicketService, wrap_up: float = 10.0) -> None:
         self.service = service
+        self.tickets = tickets
         self.dialer = dialer
         self.outbound = outbound
         self.journal = journal
@@ -42,24 +45,27 @@ class ClickToDial:
                                       wrap_up=wrap_up)
         self._tasks: set[asyncio.Task[None]] = set()
 
-    async def originate(self, *, agent: str, number: str, ticket_id: str | None = None,
-                        requested_by: str = "") -> str:
+    async def originate(self, *, agent: str, number: str, who: Principal, ticket: str | None = None) -> str:
         """Rings ``agent``'s phone, then the citizen; the call's id. ``NumberRefused`` for a number
-        the hotline may not dial, ``Conflict`` when the agent cannot be rung now."""
+        the hotline may not dial, ``TicketNotFound`` for a ticket ``who`` cannot see, ``Conflict``
+        when the agent cannot be rung now: each before anything rings or is stored."""
         number = self.outbound.policy.check(number)
         if not self.outbound.configured:
             raise NoTrunk("未配置外呼中继，无法外呼")
-        attributes: dict[str, Any] = {"requested_by": requested_by}
-        if ticket_id:
-            attributes["ticket_id"] = ticket_id
-        party = PlacedCall(number=number, direction="click_to_dial", journal=self.journal, attributes=attributes)
+        party = PlacedCall(number=number, direction="click_to_dial", journal=self.journal,
+                           attributes={"requested_by": who.user_id})
+        if ticket:
+            party.attributes["ticket_id"] = (await self.tickets.get(who, ticket)).ticket.id  # unknown: nothing rings
         card = None
         try:
             card = await asyncio.wait_for(self.card(party.call_id, number), 1.0)
         except Exception as exc:  # noqa: BLE001 - the call goes on without the history
             log.warning("click-to-dial screen pop without history (%s)", type(exc).__name__)
+        ticket_id = party.attributes.get("ticket_id")
         waiter = self.service.ring_one(agent, party, self.settings, card, kind="click_to_dial",
                                        pop={"click_to_dial": {"ticket_id": ticket_id}})
+        if ticket_id:
+            await self.tickets.attach_call(who, ticket_id, party.call_id)
         task = asyncio.ensure_future(self._run(party, waiter))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

@@ -99,7 +99,8 @@ class FiguresQuery(InputModel):
 class OriginateIn(InputModel):
     number: str = Field(min_length=3, max_length=24, description="the citizen's number (digits)")
     ticket_id: str | None = Field(default=None, max_length=36, pattern=ID,
-                                  description="the ticket this call is about (a satisfaction callback, W-12)")
+                                  description="the ticket (id or number) this call is about, e.g. a satisfaction "
+                                  "callback (W-12): the call and its recording are linked to it")
 
 
 class OriginateOut(BaseModel):
@@ -142,6 +143,6 @@ async def cancel(req: ApiRequest[CancelIn, Any]) -> dict[str, Any]:
              roles=FLOOR_MANAGERS | {AGENT})
 async def originate(req: ApiRequest[OriginateIn, Any]) -> OriginateOut:
     number, _ = await acting_agent(req)
-    call_id = await req.ctx.get(ClickToDial).originate(agent=number, number=req.body.number,
-                                                       ticket_id=req.body.ticket_id, requested_by=req.user.user_id)
+    call_id = await req.ctx.get(ClickToDial).originate(agent=number, number=req.body.number, who=req.user,
+                                                       ticket=req.body.ticket_id)
     return OriginateOut(call_id=call_id, agent=number)

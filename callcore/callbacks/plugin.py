@@ -61,7 +61,8 @@ class CallbacksPlugin(Plugin):
             sounds_dir=settings.sounds_dir, card=card, ring_seconds=cb.ring_seconds))
         general = service.settings("general")
         self.click = ctx.provide(ClickToDial(service=service, dialer=self.dialer, outbound=self.outbound,
-                                             journal=journal, card=card, wrap_up=general.wrap_up if general else 10.0))
+                                             journal=journal, card=card, tickets=tickets,
+                                             wrap_up=general.wrap_up if general else 10.0))
         self.sweep = MissedCallSweep(self.callbacks, enabled=cb.missed_calls)
 
     async def start(self) -> None:

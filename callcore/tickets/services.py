@@ -218,6 +218,15 @@ class TicketService:
             raise TicketNotFound(f"ticket {ref} not found")
         return t
 
+    async def attach_call(self, who: Principal, ref: str, call_id: str) -> str:
+        """Links a call to a ticket ``who`` can see (a click-to-dial or a callback about it): the call,
+        its recording and its timeline are then the ticket's too. The ticket's id; idempotent."""
+        async with self.db.session() as s:
+            t = await self._load(s, who, ref)
+            if await s.get(TicketCall, (t.id, call_id)) is None:
+                s.add(TicketCall(ticket_id=t.id, call_id=call_id))
+            return t.id
+
     async def _assists(self, s: AsyncSession, t: Ticket) -> tuple[str, ...]:
         rows = await s.scalars(select(TicketDepartment.department_id).where(
             TicketDepartment.ticket_id == t.id, TicketDepartment.role == "assist").order_by(TicketDepartment.department_id))

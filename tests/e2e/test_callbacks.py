@@ -184,7 +184,14 @@ async def test_click_to_dial_rings_the_agent_then_the_citizen_and_refuses_number
                 async with s.post(f"{stack.api}/agents/8003/originate", json={"number": bad}) as r:
                     body = await r.json()
                     assert r.status == 400 and body["error_id"] in ("number_refused", "invalid_input"), (bad, body)
-        placed = await api(stack, "POST", "/agents/8003/originate", {"number": citizen})
+            # A ticket nobody has is refused before anything rings.
+            async with s.post(f"{stack.api}/agents/8003/originate",
+                              json={"number": citizen, "ticket_id": "00000000-0000-0000-0000-000000000000"}) as r:
+                assert r.status == 404, await r.text()
+        assert phone.calls() == []
+        # A satisfaction callback about a ticket: the call (and its recording) is linked to it.
+        ticket = await api(stack, "POST", "/tickets", {"category": "help", "content": "路灯不亮", "phone": citizen})
+        placed = await api(stack, "POST", "/agents/8003/originate", {"number": citizen, "ticket_id": ticket["id"]})
         [rang] = await phone.wait_calls(1, timeout=20)
         [dialled] = await citizens.wait_calls(1, timeout=20)
         assert dialled.to_user == citizen and dialled.answered_at is not None
@@ -197,3 +204,5 @@ async def test_click_to_dial_rings_the_agent_then_the_citizen_and_refuses_number
         assert step in types, types
     recordings = await api(stack, "GET", f"/recordings?call_id={placed['call_id']}")
     assert recordings["items"], recordings
+    linked = await api(stack, "GET", f"/recordings?ticket_id={ticket['id']}")
+    assert [r["call_id"] for r in linked["items"]] == [placed["call_id"]]
