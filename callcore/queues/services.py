@@ -580,9 +580,12 @@ class QueueService:
         for q in self.queues.all():
             line = sorted((w for w in self.waiting.values() if w.caller.queue == q.name), key=lambda w: line_key(w.caller))
             waits = [(now - w.caller.entered_at).total_seconds() for w in line]
+            # Callers on the line; the callbacks booked in it hold places but nobody is waiting on hold.
+            on_line = [wait for w, wait in zip(line, waits) if w.kind == "caller"]
             queues.append({
-                "name": q.name, "display_name": q.display_name, "waiting": len(line),
-                "longest_wait": max(waits) if waits else 0.0, "staffed": self.staffed(q.name),
+                "name": q.name, "display_name": q.display_name, "waiting": len(on_line),
+                "longest_wait": max(on_line) if on_line else 0.0, "callbacks": len(line) - len(on_line),
+                "staffed": self.staffed(q.name),
                 "available": sum(1 for a in self.members_of(q.name) if a in self.agents and ag.can_ring(self.agents[a])),
                 "callers": [{"call_id": w.caller.call_id, "caller": w.session.caller_number, "position": n,
                              "priority": w.caller.priority, "waited": round(wait, 1), "kind": w.kind,

@@ -273,3 +273,56 @@ async def test_an_overloaded_asterisk_is_not_the_agents_fault_and_is_not_hammere
     assert ari.rung() == ["1001"]
     assert session.of(ev.AGENT_RING_ENDED)[0]["reason"] == ev.RING_CANCELLED
     assert svc.agents["1001"].missed_total == 0 and svc.agents["1001"].status == ag.AVAILABLE
+
+
+async def test_a_callback_booked_in_a_callers_place_is_served_before_those_behind_and_not_before_its_time(
+        service: Any) -> None:
+    svc, ari, stasis = service
+    settings = svc.settings("general")
+    _, behind = enter(svc, ago=10)
+    booking = FakeSession(caller_number="13990000001", channel_id="")
+    place = WaitingCaller(call_id=f"callback:{booking.call_id}", queue="general",
+                          entered_at=utcnow() - timedelta(seconds=20), seq=0)
+    loop = asyncio.get_running_loop()
+    booked = svc.enter(booking, settings, place, None, kind="callback", pop={"callback": {"task_id": "t1"}},
+                       not_before=loop.time() + 0.3)
+    assert svc.position(behind) == 2 and svc.snapshot()["queues"][0]["waiting"] == 1
+    assert svc.snapshot()["queues"][0]["callbacks"] == 1
+    ready(svc, "1001")
+    await settle()
+    # A booking waiting out its retry gap does not hold up the line: the caller behind is rung.
+    assert ari.rung() == ["1001"] and behind.rings
+    agent_event(stasis, ari, "1001", {"type": "ChannelDestroyed", "cause": 19})
+    await asyncio.sleep(0.35)
+    await settle()
+    # Once due, the booking is first: it entered before the caller.
+    assert ari.rung()[-1] == "1001" and booked.rings, (ari.originated, booked.rings, behind.rings)
+    # The booking is nobody's channel: no originator, and the screen pop tells the agent what it is.
+    assert ari.originated[-1]["originator"] is None
+    assert booking.of(ev.AGENT_RINGING)
+    svc.leave(booked, ev.LEFT_SYSTEM)
+    svc.leave(behind, ev.LEFT_CALLER_HANGUP)
+
+
+async def test_click_to_dial_rings_only_that_agent_and_only_when_ready(service: Any) -> None:
+    svc, ari, stasis = service
+    settings = QueueSettings(name="click_to_dial", display_name="外呼", ring_timeout=20)
+    party = FakeSession(caller_number="13990000002", channel_id="")
+    with pytest.raises(Conflict):
+        svc.ring_one("1001", party, settings, None, kind="click_to_dial")  # logged out
+    ready(svc, "1001", "1002")
+    _, caller = enter(svc)
+    await settle()
+    assert ari.rung() == ["1001"]
+    with pytest.raises(Conflict):
+        svc.ring_one("1001", party, settings, None, kind="click_to_dial")  # ringing for a caller
+    direct = svc.ring_one("1002", party, settings, None, kind="click_to_dial")
+    await settle()
+    assert ari.rung() == ["1001", "1002"] and direct.caller.call_id not in svc.waiting
+    assert direct.unanswered is not None
+    agent_event(stasis, ari, "1002", {"type": "ChannelDestroyed", "cause": 19})
+    await settle()
+    assert direct.unanswered.done() and direct.unanswered.result() == ev.RING_NO_ANSWER
+    # The agent's own call unanswered is no missed queue call.
+    assert svc.agent("1002").status == ag.AVAILABLE and svc.agent("1002").missed_total == 0
+    svc.leave(caller, ev.LEFT_CALLER_HANGUP)
