@@ -10,6 +10,7 @@ import asyncio
 import hashlib
 import os
 import re
+import secrets
 import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from pydub.generators import Sine
 
-from callcore.config import Settings
+from callcore.config import ConfigError, Settings
 from callcore.prompts.audio import join, to_asterisk_wav, write_wav
 from callcore.prompts.system import system_prompts
 
@@ -33,6 +34,11 @@ SIP_REALM = "callcore"
 # What a quoted caller-id name cannot carry in Asterisk's config syntax (";" starts a comment).
 CALLERID_UNSAFE = re.compile(r'["\\;<>\x00-\x1f\x7f]')
 _MD5 = re.compile(r"[0-9a-f]{32}")
+# The PIN of the dialplan fallback's mailbox (voicemail.conf), made once per installation and kept
+# here, readable by the owner only: ``callcore voicemail pin`` shows it to an admin who asks.
+VOICEMAIL_PIN_FILE = "voicemail-pin"
+PIN_DIGITS = 8
+_PIN = re.compile(r"[0-9]{4,16}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -118,6 +124,48 @@ def write_agents_conf(etc: Path, agents: Iterable[SipAgent]) -> Path:
     return target
 
 
+def _weak_pin(pin: str) -> bool:
+    """A PIN a person tries first (``0000``, ``1234``, ``9876``...): refused when read, never made."""
+    return len(set(pin)) == 1 or pin in "01234567890" or pin in "09876543210"
+
+
+def read_voicemail_pin(run_dir: Path) -> str | None:
+    """The fallback mailbox's PIN kept in ``<run_dir>/voicemail-pin``, or None before the first render.
+    ``ConfigError`` for a file that holds no usable PIN (4 to 16 digits, not a well-known one such
+    as ``0000``): a PIN is never replaced silently, since an admin may have handed it out."""
+    path = run_dir / VOICEMAIL_PIN_FILE
+    try:
+        pin = path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    if not _PIN.fullmatch(pin) or _weak_pin(pin):
+        raise ConfigError(f"{path}: not a usable voicemail PIN (4 to 16 digits, not a well-known one); "
+                          "delete the file to have a new one made at the next render")
+    return pin
+
+
+def voicemail_pin(run_dir: Path) -> str:
+    """The fallback mailbox's PIN, made at random the first time (never ``0000``) and kept.
+
+    Made here, at render time, so that every installation has its own without a setup step; kept in
+    the run folder (mode 600, beside ``secrets.env``) so that a re-render keeps it. Never logged.
+    """
+    found = read_voicemail_pin(run_dir)
+    if found is not None:
+        return found
+    pin = ""
+    while not pin or _weak_pin(pin):
+        pin = "".join(secrets.choice("0123456789") for _ in range(PIN_DIGITS))
+    run_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(run_dir / VOICEMAIL_PIN_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another render made it meanwhile: theirs is the one
+        return voicemail_pin(run_dir)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(pin + "\n")
+    return pin
+
+
 def etc_dir(settings: Settings) -> Path:
     return settings.run_dir / "etc"
 
@@ -158,6 +206,8 @@ async def render(settings: Settings, *, agi_routing: bool = True, agents: Sequen
         "api_port": settings.api.port,
         "prompts": {name: str(path) for name, path in prompts.items()},
         "max_calls": 2000,
+        "recordings": settings.recordings,
+        "voicemail_pin": voicemail_pin(run_dir),
     }
     for template in sorted(TEMPLATES.glob("*.j2")):
         target = run_dir / "etc" / template.name.removesuffix(".j2")

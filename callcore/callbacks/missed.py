@@ -7,6 +7,11 @@ once. A call gets no task when its number cannot be dialled, or when the same nu
 person since (it called again and was answered); an open task is closed the same way when its
 citizen reaches a person before the callback. Short abandons (hung up within seconds: misdials)
 are not lost calls to call back.
+
+The same sweep makes sure every message left has its task: the voicemail listener makes it at once
+(``CallbacksPlugin``), and a message whose task was not made then (the daemon stopped in between,
+the store was down) gets it here; each message is decided once, like a lost call (keyed by the
+message's recording id).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from callcore.callbacks.models import CallbackTask, MissedCallSeen
 from callcore.callbacks.services import CallbackService
 from callcore.calls import outcomes as oc
 from callcore.calls.models import Call
+from callcore.recordings.models import Recording
 from callcore.store.base import utcnow
 
 log = logging.getLogger(__name__)
@@ -45,7 +51,42 @@ class MissedCallSweep:
         n += await self.callbacks.expire()
         if self.enabled:
             n += await self._new_losses()
+        n += await self._messages_without_task()
         return n
+
+    async def voicemail_task(self, *, recording_id: str, call_id: str, number: str, queue: str | None,
+                             at: datetime) -> str | None:
+        """The task of a message (made or joined), decided once per message."""
+        db = self.callbacks.db
+        async with db.session() as s:
+            if await s.get(MissedCallSeen, recording_id) is not None:
+                return None
+        task_id = await self.callbacks.request(number=number, origin="voicemail", queue=queue or "general",
+                                               entered_at=at, call_id=call_id, voicemail_id=recording_id, asked_at=at)
+        try:
+            async with db.session() as s:
+                s.add(MissedCallSeen(call_id=recording_id, task_id=task_id, decided_at=self.clock(),
+                                     decision="voicemail_task" if task_id else "no_number"))
+        except IntegrityError:
+            pass
+        return task_id
+
+    async def _messages_without_task(self) -> int:
+        db, now = self.callbacks.db, self.clock()
+        r = Recording
+        seen = exists().where(MissedCallSeen.call_id == r.id)
+        async with db.session() as s:
+            rows = (await s.execute(
+                select(r.id, r.call_id, r.queue, r.started_at, Call.caller_number)
+                .join(Call, Call.id == r.call_id)
+                .where(r.kind == "voicemail", r.handled_at.is_(None), r.started_at >= now - LOOKBACK, ~seen)
+                .order_by(r.started_at).limit(BATCH))).all()
+        made = 0
+        for recording_id, call_id, queue, started_at, number in rows:
+            if await self.voicemail_task(recording_id=recording_id, call_id=call_id, number=number or "",
+                                         queue=queue, at=started_at):
+                made += 1
+        return made
 
     async def _new_losses(self) -> int:
         db, now = self.callbacks.db, self.clock()

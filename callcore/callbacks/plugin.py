@@ -24,6 +24,7 @@ from callcore.plugin import Plugin, StasisHandler
 from callcore.queues.card import CallerCard, caller_card
 from callcore.queues.services import QueueService
 from callcore.queues.stasis import QueueHandoff
+from callcore.recordings.voicemail import Voicemail, VoicemailLeft
 from callcore.tickets.services import TicketService
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,16 @@ class CallbacksPlugin(Plugin):
                                              journal=journal, card=card, tickets=tickets,
                                              wrap_up=general.wrap_up if general else 10.0))
         self.sweep = MissedCallSweep(self.callbacks, enabled=cb.missed_calls)
+        if ctx.has(Voicemail):
+            ctx.get(Voicemail).add_listener(self._voicemail_left)
+
+    async def _voicemail_left(self, left: VoicemailLeft) -> None:
+        """T-10: every message left (by the daemon or through the dialplan's fallback) is a callback task."""
+        task_id = await self.sweep.voicemail_task(recording_id=left.recording_id, call_id=left.call_id,
+                                                  number=left.caller_number, queue=left.queue, at=left.at)
+        if task_id is None:
+            log.info("message %s: no callback task (decided before, or a number that cannot be called back)",
+                     left.recording_id)
 
     async def start(self) -> None:
         if not self.outbound.configured:

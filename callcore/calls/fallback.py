@@ -11,7 +11,13 @@ the mailbox's message files and, for each one it has not recorded yet:
 - otherwise a call is written from the message alone (``arrived``, ``answered``, ``voicemail_left``,
   ``ended``), its id derived from the message's id so that it is written once.
 
-The message files stay where Asterisk keeps them (agents listen to them there).
+Every message read, new or written by an earlier import, is then handed to the listeners added
+with ``add_listener`` (the recordings capability copies it into the voicemail list), in one batch
+per import, after the journal has written the calls. A message whose listeners all succeeded is not
+handed again until the daemon restarts; one a listener failed on is handed again at the next import,
+so a listener must be idempotent (the recordings keep one row per message id). The message files
+stay where Asterisk keeps them until a listener takes them over: the recordings capability copies
+each one into the voicemail list, then removes it from the mailbox.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ import configparser
 import logging
 import re
 import uuid
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -57,6 +63,18 @@ class FallbackMessage:
     @property
     def call_id(self) -> str:
         return str(uuid.uuid5(NAMESPACE, self.msg_id))
+
+
+@dataclass(frozen=True, slots=True)
+class ImportedMessage:
+    """A fallback message and the call it is in the store: its own, or the one handed off before it."""
+
+    message: FallbackMessage
+    call_id: str
+    mailbox: str  # ``<hotline>@callcore``
+
+
+FallbackListener = Callable[[Sequence[ImportedMessage]], Awaitable[None]]
 
 
 def read_message(meta: Path) -> FallbackMessage:
@@ -99,10 +117,22 @@ class FallbackImporter:
         self.journal = journal
         self.mailbox_dir = mailbox_dir
         self.hotline = hotline
+        self.mailbox = f"{hotline}@callcore"
         self._done: set[str] = set()
+        self._listeners: list[FallbackListener] = []
+        # Two quick reconnects start two imports: one at a time, the second finds the first's work.
+        self._lock = asyncio.Lock()
+
+    def add_listener(self, fn: FallbackListener) -> None:
+        """``fn`` gets each import's messages (new and earlier ones) with their calls; see the module."""
+        self._listeners.append(fn)
 
     async def run(self) -> int:
         """Records the messages not recorded yet; returns how many. The store down: nothing now, next time."""
+        async with self._lock:
+            return await self._run()
+
+    async def _run(self) -> int:
         messages = [m for m in await asyncio.to_thread(scan, self.mailbox_dir) if m.msg_id not in self._done]
         if not messages:
             return 0
@@ -114,11 +144,12 @@ class FallbackImporter:
             log.warning("fallback voicemails not imported now (store unavailable: %s)", type(exc).__name__)
             return 0
         n = 0
+        imported: list[ImportedMessage] = []
         for m in messages:
-            self._done.add(m.msg_id)
             if m.msg_id in recorded:
+                imported.append(ImportedMessage(message=m, call_id=recorded[m.msg_id], mailbox=self.mailbox))
                 continue
-            left = {"mailbox": f"{self.hotline}@callcore", "msg_id": m.msg_id, "seconds": m.seconds,
+            left = {"mailbox": self.mailbox, "msg_id": m.msg_id, "seconds": m.seconds,
                     "recording": str(m.recording), "via": "fallback"}
             call_id = handed_off.get(m.msg_id)
             if call_id is not None:
@@ -133,21 +164,50 @@ class FallbackImporter:
                 self.journal.emit(call_id, ev.VOICEMAIL_LEFT, left, at=m.left_at)
                 self.journal.emit(call_id, ev.ENDED, {"by": "caller", "cause": None, "cause_text": "message left"},
                                   at=m.left_at + timedelta(seconds=m.seconds))
+            imported.append(ImportedMessage(message=m, call_id=call_id, mailbox=self.mailbox))
             n += 1
         if n:
             log.info("imported %d voicemail(s) left through the fallback while the daemon was away", n)
+            # Listeners may look the calls up: they are written first.
+            await self.journal.wait_idle()
+        if await self._tell(imported):
+            self._done.update(m.msg_id for m in messages)
         return n
 
-    async def _recorded(self, messages: list[FallbackMessage]) -> set[str]:
-        """Message ids already in the store: as a call of their own, or as a ``voicemail_left`` event."""
+    async def _tell(self, imported: list[ImportedMessage]) -> bool:
+        """Hands the batch to every listener; False when one failed (the batch is handed again next time)."""
+        ok = True
+        for fn in self._listeners:
+            try:
+                await fn(imported)
+            except OUTAGE_ERRORS as exc:
+                log.warning("fallback voicemails not all handed on now (store unavailable: %s); next import",
+                            type(exc).__name__)
+                ok = False
+            except Exception:  # noqa: BLE001 - a listener's bug must not stop the import or the other listeners
+                log.exception("fallback voicemail listener %s failed; its messages are handed again next import",
+                              getattr(fn, "__qualname__", repr(fn)))
+                ok = False
+        return ok
+
+    async def _recorded(self, messages: list[FallbackMessage]) -> dict[str, str]:
+        """Message id -> call, for the messages already in the store: as a call of their own, or as a
+        ``voicemail_left`` event of the call handed off before it."""
         by_call = {m.call_id: m.msg_id for m in messages}
+        wanted = {m.msg_id for m in messages}
         earliest = min(m.left_at for m in messages) - HANDOFF_WINDOW
         async with self.db.session() as s:
             own = set((await s.scalars(select(Call.id).where(Call.id.in_(by_call)))).all())
-            left = (await s.scalars(
-                select(CallEvent.data).where(CallEvent.type == ev.VOICEMAIL_LEFT, CallEvent.at >= earliest)
+            left = (await s.execute(
+                select(CallEvent.call_id, CallEvent.data)
+                .where(CallEvent.type == ev.VOICEMAIL_LEFT, CallEvent.at >= earliest)
             )).all()
-        return {by_call[c] for c in own} | {str(d.get("msg_id")) for d in left if d.get("msg_id")}
+        found = {by_call[c]: c for c in own}
+        for call_id, data in left:
+            msg_id = str(data.get("msg_id") or "")
+            if msg_id in wanted and msg_id not in found:
+                found[msg_id] = call_id
+        return found
 
     async def _handed_off(self, messages: Iterable[FallbackMessage]) -> dict[str, str]:
         """Message id -> the call the daemon handed to the dialplan that left it (same caller, arrived before)."""

@@ -1,5 +1,6 @@
 """``callcore recordings backup DEST`` and ``callcore recordings verify DEST``: the recordings'
-backup from the shell (cron), with an exit status that says whether every recording made it."""
+backup from the shell (cron), with an exit status that says whether every recording made it.
+``callcore voicemail pin``: the fallback mailbox's PIN, shown only to the admin who asks for it."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import sys
 from pathlib import Path
 
 from callcore import config as config_mod
+from callcore.asterisk.render import VOICEMAIL_PIN_FILE, read_voicemail_pin
 from callcore.recordings.backup import MANIFEST, BackupReport, backup, verify
 from callcore.store.db import OUTAGE_ERRORS, Database
 
@@ -22,6 +24,10 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     v = recsub.add_parser("verify", help=f"check every file of a backup in DEST against {MANIFEST}")
     v.add_argument("dest", type=Path)
     v.set_defaults(func=cmd_verify)
+    vm = sub.add_parser("voicemail", help="the dialplan fallback's mailbox")
+    vmsub = vm.add_subparsers(dest="voicemail_command", required=True)
+    pin = vmsub.add_parser("pin", help="print the fallback mailbox's PIN (random per installation)")
+    pin.set_defaults(func=cmd_voicemail_pin)
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
@@ -56,3 +62,19 @@ def cmd_verify(args: argparse.Namespace) -> int:
     print(f"checked {report.checked} file(s) in {args.dest}: "
           f"{'all match' if report.ok else f'{len(report.missing)} missing, {len(report.mismatched)} differ'}")
     return 0 if report.ok else 1
+
+
+def cmd_voicemail_pin(args: argparse.Namespace) -> int:
+    """Prints the PIN the render made; makes none itself, so what it prints is what Asterisk was given."""
+    settings = config_mod.load(args.config)
+    try:
+        pin = read_voicemail_pin(settings.run_dir)
+    except config_mod.ConfigError as exc:
+        print(f"callcore voicemail: {exc}", file=sys.stderr)
+        return 2
+    if pin is None:
+        print(f"callcore voicemail: no PIN yet ({settings.run_dir / VOICEMAIL_PIN_FILE}): "
+              "run `callcore asterisk render` (or `callcore setup`) first", file=sys.stderr)
+        return 1
+    print(pin)
+    return 0

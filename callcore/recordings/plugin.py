@@ -1,7 +1,8 @@
 """The recordings capability (T-9, T-10): the ``Recorder`` the queues' talk step starts and stops,
 the ``Voicemail`` that takes callers' messages (run by the queues' hand-off), the recordings' and
 voicemails' API (lists, audio with ranges, MP3, deletion under retention, audit), the sweep that
-completes recordings a stopped daemon left open, and the backup commands."""
+completes recordings a stopped daemon left open, the messages the dialplan's fallback took joined to
+the voicemail list, and the backup and voicemail PIN commands."""
 
 from __future__ import annotations
 
@@ -11,10 +12,12 @@ from pathlib import Path
 
 from callcore.api.router import Router
 from callcore.ari.client import AriClient
+from callcore.calls.reconcile import Reconciler
 from callcore.config import Settings
 from callcore.core.jobs import PeriodicJob
 from callcore.plugin import Plugin
 from callcore.recordings import http
+from callcore.recordings.fallback import FallbackVoicemails
 from callcore.recordings.recorder import Recorder
 from callcore.recordings.services import RecordingService
 from callcore.recordings.voicemail import Voicemail
@@ -40,8 +43,12 @@ class RecordingsPlugin(Plugin):
         self.recorder = ctx.provide(Recorder(ari=ctx.get(AriClient), db=ctx.db, directory=self.directory,
                                              max_seconds=ctx.settings.asterisk.max_call_seconds + 60))
         ctx.provide(RecordingService(ctx.db, settings=ctx.settings.recordings))
-        ctx.provide(Voicemail(ari=ctx.get(AriClient), db=ctx.db, directory=self.directory,
-                              sounds_dir=ctx.settings.sounds_dir, settings=ctx.settings.recordings))
+        voicemail = ctx.provide(Voicemail(ari=ctx.get(AriClient), db=ctx.db, directory=self.directory,
+                                          sounds_dir=ctx.settings.sounds_dir, settings=ctx.settings.recordings))
+        if ctx.has(Reconciler):
+            # The calls' fallback import (run by the reconciler at every ARI connect) hands us its messages.
+            ctx.get(Reconciler).fallback.add_listener(
+                FallbackVoicemails(db=ctx.db, directory=self.directory, voicemail=voicemail))
 
     async def start(self) -> None:
         await asyncio.to_thread(self.directory.mkdir, parents=True, exist_ok=True)

@@ -9,6 +9,11 @@ event loop; a message under ``MIN_SECONDS`` or without speech is marked ``too_sh
 kept. A message with audio in it is the call's ``voicemail_left`` event (the call's outcome is then
 ``left_by_choice``, unless the queue let the caller go at its maximum wait: ``queue_timeout``).
 A caller who hangs up while speaking leaves a message all the same.
+
+Every message stored (the daemon's, and those the dialplan's fallback took, ``recordings/fallback.py``)
+is told to the listeners added with ``Voicemail.add_listener`` as a ``VoicemailLeft``, once, after its
+row is written: the callbacks capability makes each one a callback task. A listener that fails is
+logged; the message is stored and listed all the same.
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ import asyncio
 import logging
 import math
 import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -53,6 +60,27 @@ class VoicemailAri(Protocol):
     async def get_live_recording(self, name: str) -> dict[str, Any]: ...
 
 
+@dataclass(frozen=True, slots=True)
+class VoicemailLeft:
+    """A message a caller left, stored as the recording ``recording_id`` of call ``call_id``.
+
+    ``caller_number`` is the whole number (to call back): mask it on every output path
+    (``callcore.core.privacy``). ``queue`` is the queue whose maximum wait sent the caller here, if
+    one did; ``at`` when the message began (UTC); ``quality`` ``too_short`` or ``silent`` for a
+    message kept but probably empty (the listener decides what that is worth), else None."""
+
+    call_id: str
+    caller_number: str
+    mailbox: str
+    queue: str | None
+    recording_id: str
+    at: datetime
+    quality: str | None = None
+
+
+VoicemailListener = Callable[[VoicemailLeft], Awaitable[None]]
+
+
 def quality_of(duration: float, dbfs: float) -> str | None:
     """The mark of a message: too short, silent, or None (a message)."""
     if duration < MIN_SECONDS:
@@ -62,7 +90,8 @@ def quality_of(duration: float, dbfs: float) -> str | None:
     return None
 
 
-def _measure(path: Path) -> tuple[audio.FileFacts, float]:
+def measure_message(path: Path) -> tuple[audio.FileFacts, float]:
+    """Size, checksum, duration and average loudness of a message's file (blocking: run in a thread)."""
     facts = audio.measure(path)
     return facts, audio.loudness_of(path) if facts.size else -math.inf
 
@@ -77,6 +106,22 @@ class Voicemail:
         self.sounds_dir = sounds_dir
         self.settings = settings
         self.close_timeout = close_timeout
+        self._listeners: list[VoicemailListener] = []
+
+    def add_listener(self, fn: VoicemailListener) -> None:
+        """``fn`` is awaited with each message left from now on, after its row is written (in the
+        order added). It runs in the caller's call flow or the fallback import: keep it short."""
+        self._listeners.append(fn)
+
+    async def notify(self, left: VoicemailLeft) -> None:
+        """Tells every listener that ``left`` was stored; one that raises is logged and the next
+        still runs: the message is already kept and listed, whatever a listener does with it."""
+        for fn in self._listeners:
+            try:
+                await fn(left)
+            except Exception:  # noqa: BLE001 - a listener's bug must not lose the message or the others
+                log.exception("call %s: voicemail listener %s failed for message %s",
+                              left.call_id, getattr(fn, "__qualname__", repr(fn)), left.recording_id)
 
     async def take(self, session: CallSession, *, mailbox: str, prompt: str | None = None,
                    queue: str | None = None) -> str | None:
@@ -124,7 +169,7 @@ class Voicemail:
         row.ended_at = ended_at
         path = Path(row.path)
         try:
-            facts, dbfs = await asyncio.to_thread(_measure, path)
+            facts, dbfs = await asyncio.to_thread(measure_message, path)
         except FileNotFoundError:
             row.missing, row.error = True, (f"recording failed: {failed}" if failed is not None else "file not found")[:256]
             log.error("call %s: message %s has no file (%s)", session.call_id, row.id, row.error)
@@ -140,6 +185,12 @@ class Voicemail:
         if not row.missing and row.duration:
             session.event(ev.VOICEMAIL_LEFT, mailbox=row.mailbox, recording=row.id, seconds=row.duration,
                           **({"quality": row.quality} if row.quality else {}))
+        if row.status != FAILED:
+            # The caller was recorded (and thanked, unless they hung up): they expect a call back,
+            # even when the file went missing or the store was down when it was written.
+            await self.notify(VoicemailLeft(call_id=row.call_id, caller_number=session.caller_number,
+                                            mailbox=row.mailbox or "", queue=row.queue, recording_id=row.id,
+                                            at=row.started_at, quality=row.quality))
 
     async def _say(self, session: CallSession, text: str, name: str, *, last: bool) -> None:
         try:

@@ -67,3 +67,35 @@ async def test_switched_off_no_task_is_made(db: Database) -> None:
         s.add(call("13990000108", oc.ABANDONED_IN_QUEUE, ago=100))
     assert await MissedCallSweep(svc, enabled=False, clock=lambda: NOW).run_once() == 0
     assert await svc.list() == []
+
+
+async def test_every_message_left_has_its_task_once_even_if_the_listener_never_ran(db: Database) -> None:
+    from callcore.recordings.models import Recording
+
+    svc = CallbackService(db, CallbackSettings(missed_calls=False),
+                          NumberPolicy.parse(CallbackSettings().allowed_prefixes), clock=lambda: NOW)
+    sweep = MissedCallSweep(svc, enabled=False, clock=lambda: NOW)
+    told, untold, handled = (call("13990000111", oc.LEFT_BY_CHOICE, ago=200), call("13990000112", oc.LEFT_BY_CHOICE, ago=150),
+                             call("13990000113", oc.LEFT_BY_CHOICE, ago=100))
+
+    def message(c: Call, *, done: bool = False) -> Recording:
+        return Recording(id=str(uuid.uuid4()), call_id=c.id, name=f"vm-{c.id}", path="/x.wav", status="done",
+                         started_at=c.arrived_at + timedelta(seconds=5), kind="voicemail", mailbox="general",
+                         handled_at=NOW if done else None)
+
+    rows = [message(told), message(untold), message(handled, done=True)]
+    async with db.session() as s:
+        s.add_all([told, untold, handled, *rows])
+    # The listener made the first one's task when the message was stored.
+    first = await sweep.voicemail_task(recording_id=rows[0].id, call_id=told.id, number=told.caller_number,
+                                       queue=None, at=rows[0].started_at)
+    assert first is not None
+    assert await sweep.voicemail_task(recording_id=rows[0].id, call_id=told.id, number=told.caller_number,
+                                      queue=None, at=rows[0].started_at) is None  # decided once
+    # The sweep finds the one whose task was never made (a handled message needs none).
+    assert await sweep.run_once() == 1
+    assert await sweep.run_once() == 0
+    tasks = {t.number: t for t in await svc.list()}
+    assert set(tasks) == {"13990000111", "13990000112"}
+    assert tasks["13990000112"].origins[0]["voicemail_id"] == rows[1].id
+    assert len(tasks["13990000111"].origins) == 1

@@ -76,3 +76,28 @@ async def test_a_message_plays_like_a_recording_audited(api: RecordingsApi) -> N
     r = await api.client.get(f"{BASE}/recordings/{rec.id}/audio", headers=api.headers["agent"])
     assert r.status == 200 and await r.read() == Path(rec.path).read_bytes()
     assert await audit_actions(api.db, rec.id) == [("recording_play", "user-agent")]
+
+
+async def test_a_message_the_dialplan_fallback_took_is_listed_played_and_handled_like_the_others(
+        api: RecordingsApi, tmp_path: Path) -> None:
+    from callcore.config import RecordingSettings
+    from callcore.recordings.fallback import FallbackVoicemails
+    from callcore.recordings.voicemail import Voicemail
+    from tests.recordings.test_fallback import left
+
+    call_id = await add_call(api.db)
+    item = left(tmp_path / "mailbox", 0, seconds=3.0, callerid="<13922220031>")
+    item = type(item)(message=item.message, call_id=call_id, mailbox=item.mailbox)
+    audio_of = (tmp_path / "mailbox" / "INBOX" / "msg0000.wav").read_bytes()
+    vm = Voicemail(ari=None, db=api.db, directory=api.directory, sounds_dir=tmp_path,  # type: ignore[arg-type]
+                   settings=RecordingSettings())
+    await FallbackVoicemails(db=api.db, directory=api.directory, voicemail=vm)([item])
+    [found] = (await api.call("GET", f"{BASE}/voicemails?handled=false", "agent"))[1]["items"]
+    assert (found["call_id"], found["mailbox"], found["duration"], found["missing"], found["quality"]) == (
+        call_id, "96881@callcore", 3.0, False, None)
+    r = await api.client.get(f"{BASE}{found['audio'].removeprefix(BASE)}?download=true", headers=api.headers["agent"])
+    assert r.status == 200 and r.headers["Content-Disposition"] == f'attachment; filename="recording-{call_id}.wav"'
+    assert await r.read() == audio_of
+    assert (await api.call("POST", f"{BASE}/voicemails/{found['id']}/handled", "agent"))[0] == 200
+    assert await audit_actions(api.db, found["id"]) == [("recording_download", "user-agent"),
+                                                         ("voicemail_handled", "user-agent")]

@@ -19,7 +19,7 @@ from callcore.calls.session import CallSession
 from callcore.config import RecordingSettings
 from callcore.recordings import voicemail as vm
 from callcore.recordings.models import DONE, FAILED, SILENT, TOO_SHORT, VOICEMAIL, Recording
-from callcore.recordings.voicemail import THANKS_TEXT, Voicemail, quality_of
+from callcore.recordings.voicemail import THANKS_TEXT, Voicemail, VoicemailLeft, quality_of
 from callcore.store.db import Database
 from tests.recordings.helpers import write_wav
 
@@ -203,3 +203,37 @@ async def test_the_queues_hand_off_offers_voicemail_only_while_it_runs_and_runs_
     [row] = await rows(db)
     assert (row.mailbox, row.queue) == ("general", None)
     assert [d["mailbox"] for d in timeline.of(ev.VOICEMAIL_LEFT)] == ["general"]
+
+
+async def test_listeners_are_told_of_each_message_stored_and_one_failing_loses_nothing(
+        db: Database, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    voicemail, session, _, _ = setup(db, tmp_path, seconds=0.8)
+    heard: list[VoicemailLeft] = []
+
+    async def broken(left: VoicemailLeft) -> None:
+        raise RuntimeError("callbacks down")
+
+    async def listen(left: VoicemailLeft) -> None:
+        [row] = await rows(db)  # written before anyone is told
+        assert row.id == left.recording_id
+        heard.append(left)
+
+    voicemail.add_listener(broken)
+    voicemail.add_listener(listen)
+    rec_id = await voicemail.take(session, mailbox="general", queue="general")
+    [row] = await rows(db)
+    assert heard == [VoicemailLeft(call_id="call-1", caller_number="13971110000", mailbox="general", queue="general",
+                                   recording_id=rec_id or "", at=row.started_at, quality=TOO_SHORT)]
+    assert "callbacks down" in caplog.text and "13971110000" not in caplog.text
+
+
+async def test_no_listener_is_told_of_a_message_asterisk_refused_to_record(db: Database, tmp_path: Path) -> None:
+    voicemail, session, _, _ = setup(db, tmp_path, ending="refused")
+    heard: list[VoicemailLeft] = []
+
+    async def listen(left: VoicemailLeft) -> None:
+        heard.append(left)
+
+    voicemail.add_listener(listen)
+    await voicemail.take(session, mailbox="general")
+    assert heard == []  # the caller was told it failed and to call again
