@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from callcore.callbacks.settings import CallbackSettings, CallbackSettingsError
+from callcore.surveys.settings import SurveySettings, SurveySettingsError
 from callcore.tickets.settings import TicketSettings
 
 ENV_PREFIX = "CALLCORE_"
@@ -146,6 +147,7 @@ class Settings:
     notify: NotifySettings = field(default_factory=NotifySettings)
     recordings: RecordingSettings = field(default_factory=RecordingSettings)
     callbacks: CallbackSettings = field(default_factory=CallbackSettings)
+    surveys: SurveySettings = field(default_factory=SurveySettings)
     ivr_dir: Path = field(default_factory=lambda: Path(__file__).resolve().parent.parent / "ivr")
     # The queue catalog (queues, their strategies and members) admins edit, like the menus of ivr_dir.
     queues_file: Path = field(default_factory=lambda: Path(__file__).resolve().parent.parent / "queues" / "queues.yaml")
@@ -240,7 +242,7 @@ def _apply(obj: Any, values: Mapping[str, Any], where: str) -> Any:
             changes[key] = _coerce(f"{where}{key}", raw, current)
     try:
         return replace(obj, **changes)
-    except CallbackSettingsError as exc:  # a capability's own range checks
+    except (CallbackSettingsError, SurveySettingsError) as exc:  # a capability's own range checks
         raise ConfigError(str(exc)) from None
 
 

@@ -22,6 +22,8 @@ PLUGINS: tuple[str, ...] = (
     "callcore.recordings.plugin:RecordingsPlugin",
     "callcore.queues.plugin:QueuesPlugin",
     "callcore.callbacks.plugin:CallbacksPlugin",
+    "callcore.surveys.plugin:SurveysPlugin",
+    "callcore.console.plugin:ConsolePlugin",
 )
 
 

@@ -66,6 +66,14 @@ class Stack:
             "CALLCORE_LOG_JSON": "true",
             # The foundation's journeys run the welcome flow; the IVR's set CALLCORE_FLOW=ivr.
             "CALLCORE_FLOW": "welcome",
+            # Journeys share one Asterisk and one store: what would reach into another journey is off
+            # unless the journey about it turns it on (tests/e2e/test_callbacks.py, test_survey.py).
+            # The dialer would ring a later journey's agents for an earlier journey's lost callers;
+            # the offer and the survey would change every queue journey's timing.
+            "CALLCORE_CALLBACKS_DIAL": "false",
+            "CALLCORE_CALLBACKS_MISSED_CALLS": "false",
+            "CALLCORE_CALLBACKS_OFFER_AFTER": "0",
+            "CALLCORE_SURVEYS_ENABLED": "false",
         }
         env.update(overrides)
         return cls(run_dir=run_dir, env=env)

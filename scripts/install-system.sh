@@ -12,7 +12,17 @@ need=0
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need=1
 done
-[ "$need" -eq 1 ] || { echo "system packages: present"; exit 0; }
+# The console's build (Node.js, npm) and its browser tests (Chromium): Debian's packages, unless the
+# machine already has a node, npm or chromium of its own (a newer Node.js bundles npm, and Debian's
+# npm would conflict with it). Ubuntu's chromium is a snap, which containers cannot run: there the
+# browser tests take CALLCORE_TEST_CHROMIUM (a Chrome or Chromium binary) instead.
+EXTRA=""
+command -v node >/dev/null 2>&1 || EXTRA="$EXTRA nodejs"
+command -v npm >/dev/null 2>&1 || EXTRA="$EXTRA npm"
+if [ "$(. /etc/os-release; echo "${ID:-}")" = "debian" ]; then
+  command -v chromium >/dev/null 2>&1 || EXTRA="$EXTRA chromium"
+fi
+[ "$need" -eq 1 ] || [ -n "$EXTRA" ] || { echo "system packages: present"; exit 0; }
 
 . /etc/os-release
 if [ "${ID:-}" = "debian" ] && ! apt-cache policy asterisk 2>/dev/null | grep -q 'Candidate: [0-9]'; then
@@ -28,7 +38,7 @@ if [ "${ID:-}" = "debian" ] && ! apt-cache policy asterisk 2>/dev/null | grep -q
 fi
 $SUDO apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
-  $PKGS >/dev/null
+  $PKGS $EXTRA >/dev/null
 # The packaged Asterisk service is not used: callcore runs its own instance per run folder.
 $SUDO systemctl disable --now asterisk >/dev/null 2>&1 || true
 pkill -x asterisk 2>/dev/null || true

@@ -5,6 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-system.sh
 bash scripts/venv.sh
+# The browser console the daemon serves at /console/ (built when missing or out of date).
+bash console/build.sh
 CC=".venv/bin/callcore"
 RUN_DIR=$(.venv/bin/python -c 'from callcore import config; print(config.load().run_dir)')
 mkdir -p "$RUN_DIR/log"
@@ -31,12 +33,15 @@ cat <<MSG
 
 callcore is running.
   health:      curl $API/health
+  console:     ${API%/api/v1}/console/   (in a browser; log in with a user of the API)
   API token:   $TOKEN   (kept in $RUN_DIR/secrets.env)
   calls:       curl -H "Authorization: Bearer \$TOKEN" $API/calls
   live events: .venv/bin/callcore tail
   test call:   sipp $SIP -s 96881 -sn uac -m 1      (a citizen calling the hotline)
   agents:      register a softphone at sip:$SIP (UDP) with the agent number as user name:
 $AGENT_LINES
+  voicemail:   curl -H "Authorization: Bearer \$TOKEN" $API/voicemails   (messages callers left, the fallback's too)
+               the fallback mailbox's PIN (random, this installation's own): $CC voicemail pin
   stop:        bash scripts/stop.sh
   logs:        $RUN_DIR/log/
 MSG

@@ -109,7 +109,7 @@ class Booking(PlacedCall):
 class CallbackDialer:
     def __init__(self, *, service: QueueService, handoff: QueueHandoff, outbound: OutboundDialer,
                  callbacks: CallbackService, journal: CallJournal, sounds_dir: Path, card: CardFor,
-                 ring_seconds: float) -> None:
+                 ring_seconds: float, dial: bool = True) -> None:
         self.service = service
         self.handoff = handoff
         self.outbound = outbound
@@ -118,6 +118,7 @@ class CallbackDialer:
         self.sounds_dir = sounds_dir
         self.card = card
         self.ring_seconds = ring_seconds
+        self.dial = dial
         self.bookings: dict[str, Booking] = {}
         callbacks.listeners.append(self)
 
@@ -140,8 +141,9 @@ class CallbackDialer:
                                               entered_at=task.entered_at, seq=task.seq, priority=task.priority)
                 self.service.kick()
             return
-        if not self.outbound.configured:
-            log.warning("callback task %s waits: no outbound trunk is configured", task.id)
+        if not self.outbound.configured or not self.dial:
+            log.warning("callback task %s waits: %s", task.id,
+                        "the dialer is off (callbacks.dial)" if self.outbound.configured else "no outbound trunk")
             return
         settings = self._settings(task.queue)
         if settings is None:

@@ -59,7 +59,7 @@ class CallbacksPlugin(Plugin):
         service = ctx.get(QueueService)
         self.dialer = ctx.provide(CallbackDialer(
             service=service, handoff=handoff, outbound=self.outbound, callbacks=self.callbacks, journal=journal,
-            sounds_dir=settings.sounds_dir, card=card, ring_seconds=cb.ring_seconds))
+            sounds_dir=settings.sounds_dir, card=card, ring_seconds=cb.ring_seconds, dial=cb.dial))
         general = service.settings("general")
         self.click = ctx.provide(ClickToDial(service=service, dialer=self.dialer, outbound=self.outbound,
                                              journal=journal, card=card, tickets=tickets,

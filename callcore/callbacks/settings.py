@@ -11,6 +11,9 @@ class CallbackSettingsError(ValueError):
 
 @dataclass(frozen=True, kw_only=True)
 class CallbackSettings:
+    # The dialer serves the tasks (off: tasks are made and kept, nobody is called back, e.g. while the
+    # trunk is being changed; click-to-dial still works).
+    dial: bool = True
     # 漏接回拨: every call lost in a queue or while a phone rang, with a usable number, gets a task.
     missed_calls: bool = True
     # Seconds before a missed call's first callback: a citizen often calls again at once, and a

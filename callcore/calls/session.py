@@ -98,6 +98,11 @@ class CallSession:
     def gone(self) -> bool:
         return self._gone.is_set()
 
+    def clear_digits(self) -> None:
+        """Forgets keys pressed so far: the next question's answer is a key pressed after it is asked."""
+        while not self._digits.empty():
+            self._digits.get_nowait()
+
     def on_started(self) -> None:
         """An outbound channel entered the app: the citizen answered."""
         self.answered = True

@@ -75,6 +75,10 @@ class BucketOut(BaseModel):
     idle_seconds: float | None = Field(description="the agents' available time within the period")
     loss_by_stage: dict[str, int] = Field(description="C-2: ivr, queue, ringing, refused; apart: timeout, short, "
                                           "system")
+    ratings: int = Field(description="T-14: calls of the bucket the caller rated in the post-call survey (by agent: "
+                         "the agent's ratings)")
+    average_rating: float | None = Field(description="their mean key: 1 very satisfied, 2 satisfied, 3 basically "
+                                         "satisfied, 4 unsatisfied (lower is better)")
 
     @classmethod
     def of(cls, f: queries.CallFigures) -> BucketOut:

@@ -4,11 +4,15 @@
 table, so a report over a month of calls reads a handful of rows instead of loading every call.
 The tests hold the two equal on SQLite and PostgreSQL.
 
-Which calls: those that arrived in ``[since, until)`` and have an outcome (an ended call; one still
+Which calls: the inbound ones (not those the hotline placed) that arrived in ``[since, until)`` and have an outcome (an ended call; one still
 in progress has none yet and is counted when it ends). Each call counts in the bucket of its
 arrival, whole: a call that arrives at 10:59 and is answered at 11:01 is a 10:00 call, as in
 ``figures.by_hour``. ``answered_at`` of the definitions is the ``agent_answered_at`` column (the
 agent picked up), not ``calls.answered_at`` (the daemon answered the channel).
+
+The post-call survey's ratings (T-14) are read from the calls' timelines (``survey_rated`` events of
+inbound surveys): how many calls of the bucket were rated and their average key (1 very satisfied
+… 4 unsatisfied, so lower is better); per agent these are the agent's ratings.
 
 Occupancy needs the agents' idle time (status ``available`` in ``agent_events``), which belongs
 to agents and not to queues, so it is given per agent and in total and left None per hour, day or
@@ -23,12 +27,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import (ColumnElement, Float, RowMapping, SQLColumnExpression, Subquery, and_, case, cast, extract,
-                        func, literal, literal_column, null, select, union_all)
+from sqlalchemy import (ColumnElement, Float, RowMapping, ScalarSelect, SQLColumnExpression, Subquery, and_, case, cast,
+                        extract, func, literal, literal_column, null, select, union_all)
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from callcore.calls import events as ev
 from callcore.calls import outcomes as oc
-from callcore.calls.models import Call
+from callcore.calls.models import Call, CallEvent
 from callcore.queues.agents import AVAILABLE, CHINA
 from callcore.queues.figures import ABANDONED_KINDS, Figures
 from callcore.queues.models import Agent, AgentEventRow
@@ -69,6 +74,9 @@ class CallFigures:
     occupancy: float | None
     idle_seconds: float | None
     loss_by_stage: dict[str, int]
+    # T-14: the bucket's calls rated in the post-call survey, and their mean key (1 best … 4 worst).
+    ratings: int = 0
+    average_rating: float | None = None
 
     def at(self, within: int) -> Figures:
         """The figures in the reference's shape at one service-level target."""
@@ -105,6 +113,14 @@ def _local_bucket(by: str, dialect: str) -> ColumnElement[str]:
     return func.to_char(local, pg_fmt)
 
 
+def _rating() -> ScalarSelect[Any]:
+    """The key the caller gave in the inbound post-call survey of the call (None: not rated)."""
+    e = CallEvent
+    return (select(func.max(e.data["rating"].as_integer()))
+            .where(e.call_id == Call.id, e.type == ev.SURVEY_RATED, e.data["kind"].as_string() == "inbound")
+            .correlate(Call).scalar_subquery())
+
+
 def _per_call(by: str, dialect: str, since: datetime, until: datetime) -> Subquery:
     """One row per counted call with what the aggregates need of it, already in seconds."""
     c = Call
@@ -127,7 +143,9 @@ def _per_call(by: str, dialect: str, since: datetime, until: datetime) -> Subque
         _seconds(dialect, c.ended_at, waiting_since).label("wait"),
         (_seconds(dialect, func.coalesce(c.talk_ended_at, c.ended_at), c.agent_answered_at)
          + func.coalesce(c.wrap_up_seconds, 0.0)).label("handle"),
-    ).where(c.arrived_at >= since, c.arrived_at < until, c.outcome.is_not(None)).subquery())
+        _rating().label("rating"),
+    ).where(c.arrived_at >= since, c.arrived_at < until, c.outcome.is_not(None),
+            c.direction == "inbound").subquery())
 
 
 def _count(cond: ColumnElement[bool]) -> ColumnElement[Any]:
@@ -151,6 +169,8 @@ def _aggregates(calls: Subquery, within: Sequence[int]) -> list[ColumnElement[An
         *(_count(and_(answered, s.speed <= t)).label(f"in_time_{i}") for i, t in enumerate(within)),
         *(_count(and_(abandoned, s.wait > t)).label(f"late_{i}") for i, t in enumerate(within)),
         *(_count(s.outcome == kind).label(f"lost_{kind}") for kind in oc.LOSS_STAGE),
+        func.count(s.rating).label("ratings"),
+        func.avg(s.rating).label("average_rating"),
     ]
 
 
@@ -218,6 +238,7 @@ def _figures(key: str | None, row: RowMapping | None, within: Sequence[int],
         average_handle_time=mean("average_handle_time"),
         occupancy=None if idle is None else _ratio(handle, handle + idle), idle_seconds=idle,
         loss_by_stage=stages,
+        ratings=n("ratings"), average_rating=mean("average_rating"),
     )
 
 

@@ -233,7 +233,7 @@ def apply(state: TicketState | None, step: Step) -> TicketState:
         return replace(s, visit="sampled")
     if a == "rate":
         _need_status(s, step, {"closed"})
-        _need_role(step, CENTER)
+        _need_role(step, CENTER | {SYSTEM})  # staff on the phone, or the automatic survey call (W-12)
         if s.visit != "sampled":
             raise IllegalTransition(s.status, a, "the ticket was not sampled for a callback")
         rating = str(d.get("rating") or "")

@@ -16,12 +16,18 @@ from typing import Any
 import aiohttp
 import pytest
 
+from sqlalchemy import update
+
+from callcore.callbacks.models import CallbackTask
+from callcore.store.db import Database
 from harness import sipp
 from harness.phones import AgentPhone, Answer, NeverAnswer, Reject, TrunkPhone, wait_contact
 from harness.stack import Stack
 from tests.e2e.test_queues import agent, api, events, log_in, queue_daemon, start  # noqa: F401 - fixture
 
 CALLBACK_ENV = {
+    "CALLCORE_CALLBACKS_DIAL": "true",
+    "CALLCORE_CALLBACKS_MISSED_CALLS": "true",
     "CALLCORE_CALLBACKS_RETRY_GAP": "3",
     "CALLCORE_CALLBACKS_OFFER_AFTER": "1",
     "CALLCORE_CALLBACKS_RING_SECONDS": "8",
@@ -31,12 +37,26 @@ CALLBACK_ENV = {
 
 @pytest.fixture
 async def callback_daemon(queue_daemon: Stack) -> AsyncIterator[Stack]:
+    """The queue journeys' daemon with the dialer, the offer and the missed-call sweep on, and no task
+    left by other journeys (their messages' tasks) in line before this journey's own."""
+    before = {k: queue_daemon.env.get(k) for k in CALLBACK_ENV}
     queue_daemon.env.update(CALLBACK_ENV)
+    await queue_daemon.migrate()
+    db = Database(queue_daemon.settings.database_url)
+    try:
+        async with db.session() as s:
+            await s.execute(update(CallbackTask).where(CallbackTask.status.in_(("pending", "dialling")))
+                            .values(status="cancelled", closed_reason="other journey", open_number=None))
+    finally:
+        await db.close()
     try:
         yield queue_daemon
     finally:
-        for key in CALLBACK_ENV:
-            queue_daemon.env.pop(key, None)
+        for key, value in before.items():
+            if value is None:
+                queue_daemon.env.pop(key, None)
+            else:
+                queue_daemon.env[key] = value
 
 
 async def tasks(stack: Stack, **params: str) -> list[dict[str, Any]]:

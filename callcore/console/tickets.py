@@ -1,0 +1,56 @@
+"""One-time tickets that let a browser open an authenticated WebSocket.
+
+A browser's ``WebSocket`` cannot send an ``Authorization`` header, and a bearer token in a URL
+ends up in proxies' logs. So the console first asks, with its bearer token, for a ticket: a random
+value bound to the principal, valid for a few seconds and for one connection only, and opens the
+socket with that ticket in the query string (the pattern of Kubernetes' and Jupyter's consoles).
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from callcore.core.identity import Principal
+
+TICKET_SECONDS = 30.0
+MAX_OPEN = 10_000
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Issued:
+    principal: Principal
+    expires: float
+
+
+class SocketTickets:
+    """Issues and redeems tickets, in memory (one daemon process serves the console)."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic, ttl: float = TICKET_SECONDS) -> None:
+        self._clock = clock
+        self.ttl = ttl
+        self._open: dict[str, _Issued] = {}
+
+    def issue(self, principal: Principal) -> str:
+        self._sweep()
+        if len(self._open) >= MAX_OPEN:
+            # Never grow without bound: the oldest unredeemed tickets go first.
+            for key in list(self._open)[: len(self._open) - MAX_OPEN + 1]:
+                del self._open[key]
+        ticket = secrets.token_urlsafe(24)
+        self._open[ticket] = _Issued(principal=principal, expires=self._clock() + self.ttl)
+        return ticket
+
+    def redeem(self, ticket: str) -> Principal | None:
+        """The principal the ticket was issued to, once; None if unknown, used or expired."""
+        issued = self._open.pop(ticket, None)
+        if issued is None or issued.expires < self._clock():
+            return None
+        return issued.principal
+
+    def _sweep(self) -> None:
+        now = self._clock()
+        for key in [k for k, v in self._open.items() if v.expires < now]:
+            del self._open[key]

@@ -1,0 +1,106 @@
+// The one way the console calls the daemon's JSON API: bearer token, JSON in and out, and an
+// ApiError whose text is readable Chinese (the API's own English message is kept as detail).
+import { session } from './session'
+
+export interface FieldFault {
+  field?: string
+  line?: number
+  message: string
+}
+
+const STATUS_TEXT: Record<number, string> = {
+  0: '无法连接服务器，请检查网络或稍后重试',
+  400: '输入有误',
+  401: '登录已失效，请重新登录',
+  403: '无权执行此操作',
+  404: '未找到要操作的对象',
+  409: '当前状态不允许此操作',
+  413: '内容过大',
+  429: '操作过于频繁，请稍后再试',
+  500: '服务器内部错误',
+  503: '服务暂不可用，请稍后重试',
+}
+
+const ERROR_TEXT: Record<string, string> = {
+  invalid_menu: '菜单校验未通过',
+  illegal_transition: '工单当前状态不允许此操作',
+  not_permitted: '您的角色无权对该工单执行此操作',
+  ticket_not_found: '工单不存在或不在您的权限范围内',
+}
+
+export class ApiError extends Error {
+  status: number
+  errorId: string
+  detail: string
+  faults: FieldFault[]
+
+  constructor(status: number, errorId: string, detail: string, faults: FieldFault[]) {
+    const base = ERROR_TEXT[errorId] ?? STATUS_TEXT[status] ?? `请求失败（${status}）`
+    const first = faults[0]
+    const where = first?.line ? `第 ${first.line} 行` : first?.field ? `字段 ${first.field}` : ''
+    super(where ? `${base}（${where}）` : base)
+    this.status = status
+    this.errorId = errorId
+    this.detail = detail
+    this.faults = faults
+  }
+}
+
+const STATUS_NAME: Record<string, string> = {
+  new: '已受理', dispatched: '待签收', processing: '办理中', returned: '已退回', replied: '已答复', closed: '已办结',
+  rejected: '不予受理', review: '复核中', merged: '已合并', archived: '已归档',
+}
+const ACTION_NAME: Record<string, string> = {
+  answer: '即办答复', reject: '不予受理', dispatch: '派发', sign: '签收', return: '退回', reply: '答复', close: '办结',
+  redo: '重办', review: '复核', request_extension: '申请延期', approve_extension: '批准延期', refuse_extension: '不批准延期',
+  urge: '催办', explain: '情况说明', supervise: '督办', note: '备注', rate: '回访评价', merge: '合并', archive: '归档',
+}
+
+// The workflow's refusals say which step and which state: say it in Chinese too.
+function readable(e: ApiError): string {
+  const m = /action '(\w+)' is not allowed on a ticket in state '(\w+)'/.exec(e.detail)
+  if (m) return `工单已是“${STATUS_NAME[m[2]] ?? m[2]}”状态，不能${ACTION_NAME[m[1]] ?? m[1]}（可能已被他人处理，请刷新）`
+  return e.detail
+}
+
+export function errorText(e: unknown): string {
+  if (e instanceof ApiError) return e.detail ? `${e.message}：${readable(e)}` : e.message
+  return e instanceof Error ? e.message : String(e)
+}
+
+type Query = Record<string, string | number | boolean | undefined | null>
+
+export async function api<T>(method: string, path: string, body?: unknown, query?: Query): Promise<T> {
+  const url = new URL('/api/v1' + path, window.location.origin)
+  for (const [k, v] of Object.entries(query ?? {})) {
+    if (v !== undefined && v !== null && v !== '') url.searchParams.set(k, String(v))
+  }
+  const headers: Record<string, string> = { Accept: 'application/json' }
+  if (session.token) headers.Authorization = `Bearer ${session.token}`
+  if (body !== undefined) headers['Content-Type'] = 'application/json'
+  let resp: Response
+  try {
+    resp = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) })
+  } catch {
+    throw new ApiError(0, 'network', '', [])
+  }
+  if (resp.status === 204) return undefined as T
+  const text = await resp.text()
+  let data: unknown = null
+  try {
+    data = text ? JSON.parse(text) : null
+  } catch {
+    data = null
+  }
+  if (!resp.ok) {
+    const d = (data ?? {}) as { error_id?: string; message?: string; details?: FieldFault[] }
+    const err = new ApiError(resp.status, d.error_id ?? '', d.message ?? '', Array.isArray(d.details) ? d.details : [])
+    if (resp.status === 401 && session.token && path !== '/auth/login') session.expire()
+    throw err
+  }
+  return data as T
+}
+
+export const get = <T>(path: string, query?: Query) => api<T>('GET', path, undefined, query)
+export const post = <T>(path: string, body?: unknown) => api<T>('POST', path, body ?? {})
+export const put = <T>(path: string, body?: unknown) => api<T>('PUT', path, body)

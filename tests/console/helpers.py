@@ -1,0 +1,107 @@
+"""What the browser journeys set up through the API, as an admin would: users, departments,
+agents linked to users, tickets; and the console's login as a person does it."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from playwright.async_api import Page, expect
+
+from harness.menus import SHIPPED, always_open
+from harness.stack import Stack
+
+PASSWORD = "console-journey-pw"
+
+
+async def api(stack: Stack, method: str, path: str, body: dict[str, Any] | None = None, *,
+              token: str | None = None) -> Any:
+    headers = {"Authorization": f"Bearer {token or stack.env['CALLCORE_API_TOKEN']}"}
+    async with aiohttp.ClientSession(headers=headers) as s:
+        async with s.request(method, stack.api + path, json=body) as r:
+            text = await r.text()
+            assert r.status < 400, (method, path, r.status, text)
+            return json.loads(text) if text else None
+
+
+async def user(stack: Stack, role: str, *, name: str, department_id: str | None = None) -> str:
+    """A new user of ``role`` (unique name: the store lives as long as the session); its username."""
+    username = f"{role}-{secrets.token_hex(3)}"
+    await api(stack, "POST", "/admin/users", {"username": username, "password": PASSWORD, "name": name,
+                                              "role": role, "department_id": department_id})
+    return username
+
+
+async def user_id(stack: Stack, username: str) -> str:
+    return str(next(u["id"] for u in await api(stack, "GET", "/admin/users") if u["username"] == username))
+
+
+async def department(stack: Stack, name: str) -> str:
+    code = f"dep{secrets.token_hex(3)}"
+    return str((await api(stack, "POST", "/departments", {"code": code, "name": name}))["id"])
+
+
+async def agent(stack: Stack, number: str, username: str) -> str:
+    """Agent ``number`` (created once per session) answered by ``username``; its SIP password."""
+    if number not in stack.agent_passwords:
+        await stack.add_agent(number, f"坐席{number}")
+    await api(stack, "PATCH", f"/agents/{number}", {"user_id": await user_id(stack, username)})
+    return stack.agent_passwords[number]
+
+
+def queues_yaml(members: list[str]) -> str:
+    q = {"name": "general", "display_name": "综合服务", "strategy": "linear", "ring_timeout": 15, "retry_delay": 1,
+         "wrap_up": 30, "max_wait": 120, "on_max_wait": "fallback", "announce_every": 30,
+         "members": [{"agent": a, "penalty": 0} for a in members]}
+    complaint = {**q, "name": "complaint", "display_name": "投诉举报"}
+    return json.dumps({"queues": [q, complaint]}, ensure_ascii=False)  # JSON is YAML
+
+
+async def start_daemon(stack: Stack, tmp_path: Path, members: list[str]) -> None:
+    """The daemon with the shipped menu (open at every hour) and a queue of ``members``."""
+    ivr_dir = tmp_path / "ivr"
+    ivr_dir.mkdir(exist_ok=True)
+    (ivr_dir / "main.yaml").write_text(always_open(SHIPPED.read_text(encoding="utf-8")), encoding="utf-8")
+    (tmp_path / "queues.yaml").write_text(queues_yaml(members), encoding="utf-8")
+    stack.env.update(CALLCORE_IVR_DIR=str(ivr_dir), CALLCORE_FLOW="ivr", CALLCORE_QUEUES_FILE=str(tmp_path / "queues.yaml"))
+    await stack.stop_daemon()
+    await stack.start_daemon()
+
+
+async def stop_daemon(stack: Stack) -> None:
+    await stack.stop_daemon()
+    await stack.cli("channel request hangup all")
+    for key in ("CALLCORE_IVR_DIR", "CALLCORE_QUEUES_FILE"):
+        stack.env.pop(key, None)
+    stack.env["CALLCORE_FLOW"] = "welcome"
+
+
+def console_url(stack: Stack, path: str = "") -> str:
+    return stack.api.removesuffix("/api/v1") + "/console/" + path
+
+
+async def log_in(page: Page, stack: Stack, username: str, lands_on: str) -> None:
+    """Logs in on the console's login page; the role's home page is ``lands_on``."""
+    await page.goto(console_url(stack))
+    await expect(page.get_by_role("heading", name="96881 市民热线 · 控制台")).to_be_visible()
+    await page.locator("input[name=username]").fill(username)
+    await page.locator("input[name=password]").fill(PASSWORD)
+    await page.get_by_role("button", name="登录").click()
+    await page.wait_for_url(console_url(stack, lands_on))
+
+
+async def wait_until(check: Any, timeout: float = 20, what: str = "") -> Any:
+    """Polls an async ``check`` until it returns something truthy."""
+    import asyncio
+
+    deadline = time.monotonic() + timeout
+    while True:
+        got = await check()
+        if got:
+            return got
+        assert time.monotonic() < deadline, f"timed out waiting for {what}: last {got!r}"
+        await asyncio.sleep(0.3)
