@@ -12,7 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from harness.sipp import PCAPS, SIPP, free_udp_pair
+from harness.sipp import DTMF_PCAPS, PCAPS, SIPP, free_udp_pair
 
 # -- agent phones ---------------------------------------------------------------------------------
 #
@@ -38,6 +38,9 @@ class Answer:
     after_seconds: float = 1.0
     talk_seconds: float | None = None
     speak: bool = False
+    # Keys pressed (RFC 2833) ``key_after_seconds`` after the answer: a citizen answering a survey call.
+    key: str | None = None
+    key_after_seconds: float = 3.0
 
 
 @dataclass(frozen=True)
@@ -199,6 +202,9 @@ def agent_scenario(number: str, behaviour: Behaviour) -> str:
         ]
         if behaviour.speak:
             body.append(f'  <nop><action><exec play_pcap_audio="{PCAPS / "g711a.pcap"}"/></action></nop>')
+        if behaviour.key is not None:
+            body.append(f'  <pause milliseconds="{int(behaviour.key_after_seconds * 1000)}"/>')
+            body.append(f'  <nop><action><exec play_pcap_audio="{PCAPS / DTMF_PCAPS[behaviour.key]}"/></action></nop>')
         if talks:
             assert behaviour.talk_seconds is not None
             body += [

@@ -69,7 +69,7 @@ class Refused:
 
 
 Step = Pause | Keys | Speak | HangUp | ExpectHangup | Refused
-_PCAP_OF = {**{d: f"dtmf_2833_{d}.pcap" for d in "0123456789"}, "#": "dtmf_2833_pound.pcap", "*": "dtmf_2833_star.pcap"}
+DTMF_PCAPS = {**{d: f"dtmf_2833_{d}.pcap" for d in "0123456789"}, "#": "dtmf_2833_pound.pcap", "*": "dtmf_2833_star.pcap"}
 
 _INVITE = """
   <send retrans="500" start_rtd="answer">
@@ -213,7 +213,7 @@ def scenario(steps: list[Step], *, caller: str = "[$caller]", media_port: str = 
                 if step.via == "info":
                     body.append(_INFO.replace("{digit}", digit))
                 else:
-                    body.append(f'  <nop><action><exec play_pcap_audio="{PCAPS / _PCAP_OF[digit]}"/></action></nop>')
+                    body.append(f'  <nop><action><exec play_pcap_audio="{PCAPS / DTMF_PCAPS[digit]}"/></action></nop>')
                 body.append(f'  <pause milliseconds="{step.gap_ms}"/>')
         elif isinstance(step, Speak):
             body.append(f'  <nop><action><exec play_pcap_audio="{PCAPS / "g711a.pcap"}"/></action></nop>')

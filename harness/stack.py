@@ -74,6 +74,7 @@ class Stack:
             "CALLCORE_CALLBACKS_MISSED_CALLS": "false",
             "CALLCORE_CALLBACKS_OFFER_AFTER": "0",
             "CALLCORE_SURVEYS_ENABLED": "false",
+            "CALLCORE_SURVEYS_CALLS": "false",
         }
         env.update(overrides)
         return cls(run_dir=run_dir, env=env)

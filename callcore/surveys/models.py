@@ -38,3 +38,19 @@ class SurveyRating(Base):
     rating: Mapped[int] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(16), default=INBOUND)
     at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class SurveyCall(Base):
+    """One automatic survey call about a ticket sampled for a satisfaction callback (W-12): its call
+    record and how it went, so a ticket is called at most ``surveys.call_attempts`` times, spaced."""
+
+    __tablename__ = "survey_calls"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    ticket_id: Mapped[str] = mapped_column(String(36), index=True)
+    call_id: Mapped[str] = mapped_column(String(36))
+    n: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # dialling, then: rated, not_rated (answered, no key), no_answer, busy, failed
+    outcome: Mapped[str] = mapped_column(String(16), default="dialling")
+    rating: Mapped[int | None] = mapped_column(Integer, nullable=True)

@@ -9,13 +9,16 @@ import logging
 from collections.abc import Sequence
 
 from callcore.api.router import Router
+from callcore.calls.outbound import OutboundDialer
 from callcore.calls.session import CallSession
+from callcore.core.jobs import PeriodicJob
 from callcore.core.context import AppContext
 from callcore.ivr.types import HandoffTarget
 from callcore.plugin import Plugin
 from callcore.queues.settings import QueueSettings
 from callcore.queues.stasis import QueueHandoff
 from callcore.surveys import http
+from callcore.surveys.calls import SurveyCaller
 from callcore.surveys.flow import SurveyFlow
 from callcore.surveys.models import INBOUND
 from callcore.surveys.services import SurveyService
@@ -33,6 +36,10 @@ def queue_handoff(ctx: AppContext) -> QueueHandoff | None:
     return target if isinstance(target, QueueHandoff) else None
 
 
+# Seconds between looks for sampled tickets due a survey call.
+CALL_SWEEP_SECONDS = 30.0
+
+
 class SurveysPlugin(Plugin):
     name = "surveys"
     models = ("callcore.surveys.models",)
@@ -44,6 +51,10 @@ class SurveysPlugin(Plugin):
         self.service = ctx.provide(SurveyService(ctx.db, tickets=tickets))
         self.flow = ctx.provide(SurveyFlow(settings=self.settings, sounds_dir=ctx.settings.sounds_dir,
                                            store=self.service))
+        self.caller = None
+        if tickets is not None and ctx.has(OutboundDialer):
+            self.caller = SurveyCaller(db=ctx.db, tickets=tickets, outbound=ctx.get(OutboundDialer), flow=self.flow,
+                                       settings=self.settings)
         handoff = queue_handoff(ctx)
         if self.settings.enabled and handoff is not None:
             handoff.after_talk = self.after_talk
@@ -57,8 +68,18 @@ class SurveysPlugin(Plugin):
         await self.flow.run(session, SurveySubject(kind=INBOUND, agent=agent, queue=settings.name))
 
     async def start(self) -> None:
-        if self.settings.enabled:
+        if self.settings.enabled or (self.caller is not None and self.settings.calls):
             await self.flow.prepare()
+
+    async def stop(self) -> None:
+        if self.caller is not None:
+            await self.caller.close()
+
+    def jobs(self) -> Sequence[PeriodicJob]:
+        """W-12: the automatic survey calls about sampled tickets."""
+        if self.caller is None or not self.settings.calls:
+            return ()
+        return (PeriodicJob(name="survey-calls", job=self.caller, interval=CALL_SWEEP_SECONDS),)
 
     def routers(self) -> Sequence[Router]:
         return (http.router,)

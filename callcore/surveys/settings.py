@@ -33,6 +33,16 @@ class SurveySettings:
     key_timeout: float = 6.0
     # Times the prompt is played: T-14 asks once more after a wrong key or silence.
     attempts: int = 2
+    # W-12: tickets sampled for a satisfaction callback are called automatically with this survey
+    # (through the outbound trunk), between these local hours, at most ``call_attempts`` times
+    # ``call_gap_minutes`` apart; a ticket not rated then is left to a person (click-to-dial).
+    calls: bool = True
+    call_from_hour: int = 9
+    call_until_hour: int = 20
+    call_attempts: int = 3
+    call_gap_minutes: float = 120.0
+    # Survey calls at the same time (each holds one trunk channel).
+    concurrent_calls: int = 2
 
     def __post_init__(self) -> None:
         for name in ("prompt", "thanks", "goodbye"):
@@ -42,3 +52,12 @@ class SurveySettings:
             raise SurveySettingsError(f"surveys.key_timeout: expected 1 to 30 seconds, got {self.key_timeout}")
         if not 1 <= self.attempts <= 3:
             raise SurveySettingsError(f"surveys.attempts: expected 1 to 3, got {self.attempts}")
+        if not 0 <= self.call_from_hour < self.call_until_hour <= 24:
+            raise SurveySettingsError("surveys.call_from_hour/call_until_hour: expected 0 <= from < until <= 24, "
+                                      f"got {self.call_from_hour}-{self.call_until_hour}")
+        if not 1 <= self.call_attempts <= 10:
+            raise SurveySettingsError(f"surveys.call_attempts: expected 1 to 10, got {self.call_attempts}")
+        if not (math.isfinite(self.call_gap_minutes) and 0.01 <= self.call_gap_minutes <= 7 * 24 * 60):
+            raise SurveySettingsError(f"surveys.call_gap_minutes: expected 0.01 to 10080, got {self.call_gap_minutes}")
+        if not 1 <= self.concurrent_calls <= 50:
+            raise SurveySettingsError(f"surveys.concurrent_calls: expected 1 to 50, got {self.concurrent_calls}")

@@ -18,7 +18,7 @@ import aiohttp
 import pytest
 
 from harness import sipp
-from harness.phones import AgentPhone, Answer, wait_contact
+from harness.phones import AgentPhone, Answer, TrunkPhone, wait_contact
 from harness.stack import Stack
 from tests.e2e.test_queues import agent, api, events, log_in, queue_daemon, start  # noqa: F401 - fixture
 
@@ -111,3 +111,43 @@ async def test_the_survey_key_pressed_after_the_agent_hangs_up_is_stored(survey_
                                                                "to": (now + timedelta(minutes=1)).isoformat()})
     [mine] = [b for b in figures["buckets"] if b["key"] == "6001"]
     assert mine["ratings"] >= 1 and mine["average_rating"] is not None
+
+
+async def test_a_sampled_ticket_gets_a_survey_call_and_the_keyed_rating_rates_it(
+        queue_daemon: Stack, tmp_path: Path) -> None:
+    """W-12: the automatic survey call through the outbound trunk (a SIPp server plays the citizen's
+    phone, answers and keys 3); the ticket is rated basically satisfied, and the call is linked to it."""
+    stack = queue_daemon
+    citizen = "13960002001"
+    await start(stack, tmp_path, [])
+    ticket = await api(stack, "POST", "/tickets", {"category": "help", "content": "井盖缺失", "phone": citizen})
+    await api(stack, "POST", f"/tickets/{ticket['id']}/actions", {"action": "answer", "reply": "已转交养护单位处理"})
+    await api(stack, "POST", f"/tickets/{ticket['id']}/actions", {"action": "sample"})
+    env = {"CALLCORE_SURVEYS_CALLS": "true", "CALLCORE_SURVEYS_CALL_FROM_HOUR": "0",
+           "CALLCORE_SURVEYS_CALL_UNTIL_HOUR": "24"}
+    async with TrunkPhone(stack.trunk_port, workdir=tmp_path / "trunk",
+                          behaviour=Answer(after_seconds=0.5, key="3", key_after_seconds=4.0)) as citizens:
+        stack.env.update(env)
+        try:
+            await stack.stop_daemon()
+            await stack.start_daemon()  # the job looks for sampled tickets at once
+            [called] = await citizens.wait_calls(1, timeout=60)
+        finally:
+            for key in env:
+                stack.env.pop(key, None)
+    assert called.to_user == citizen and called.answered_at is not None
+    deadline = time.monotonic() + 20
+    while True:
+        rated = await api(stack, "GET", f"/tickets/{ticket['id']}")
+        if rated["satisfaction"]:
+            break
+        assert time.monotonic() < deadline, rated
+        await asyncio.sleep(0.5)
+    assert rated["satisfaction"] == "basically_satisfied", rated
+    assert [h for h in rated["history"] if h["action"] == "rate"]
+    surveys = await api(stack, "GET", f"/surveys?ticket_id={ticket['id']}")
+    [rating] = surveys["items"]
+    assert (rating["rating"], rating["kind"]) == (3, "outbound"), rating
+    assert rating["call_id"] in rated["calls"]
+    call = await stack.call_detail(rating["call_id"])
+    assert call["direction"] == "survey" and [e for e in call["timeline"] if e["type"] == "survey_rated"]
