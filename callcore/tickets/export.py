@@ -14,7 +14,7 @@ from openpyxl import Workbook
 
 from callcore.accounts import departments
 from callcore.core.identity import Principal
-from callcore.core.privacy import mask_id_card, mask_phone
+from callcore.core.privacy import mask_id_card, mask_phone, scrub
 from callcore.store.base import utcnow
 from callcore.tickets import queries
 from callcore.tickets.calendar import LOCAL_TZ
@@ -38,12 +38,22 @@ class ExportFile:
     filename: str
 
 
+# What makes a spreadsheet take a cell for a formula (OWASP "CSV injection"): such text is exported
+# with a leading apostrophe, so =HYPERLINK(...) typed by a citizen stays text.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def cell(value: str) -> str:
+    return "'" + value if value.startswith(FORMULA_START) else value
+
+
 def row(t: Ticket, today: date, yellow_until: date, departments: dict[str, str]) -> list[str | int]:
+    """One ticket's cells: numbers masked, and so are numbers typed inside the free text (A-2)."""
     colour = colour_of(t.status, t.due_date, t.closed_on_time, today, yellow_until)
-    return [t.number, t.received_at.isoformat(timespec="seconds"), t.channel, t.category, t.caller_name,
-            mask_phone(t.phone), mask_id_card(t.id_card), t.address, t.content, STATUS_TEXT.get(t.status, t.status),
-            departments.get(t.department_id or "", ""), t.due_date.isoformat(), COLOUR_TEXT[colour], t.urge_count,
-            t.satisfaction or ""]
+    return [t.number, t.received_at.isoformat(timespec="seconds"), cell(t.channel), cell(t.category),
+            cell(scrub(t.caller_name)), mask_phone(t.phone), mask_id_card(t.id_card), cell(scrub(t.address)),
+            cell(scrub(t.content)), STATUS_TEXT.get(t.status, t.status), cell(departments.get(t.department_id or "", "")),
+            t.due_date.isoformat(), COLOUR_TEXT[colour], t.urge_count, cell(t.satisfaction or "")]
 
 
 def to_csv(rows: Iterable[list[str | int]]) -> bytes:
