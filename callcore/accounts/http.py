@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any, Literal
 
@@ -9,11 +10,14 @@ from pydantic import BaseModel, Field
 
 from callcore.accounts import audit, departments, users
 from callcore.accounts.sessions import SessionAuth
+from callcore.api.ratelimit import RateLimiter, TooManyRequests
 from callcore.api.router import ApiRequest, Router
 from callcore.api.validation import InputModel, Instant
 from callcore.core.errors import Unauthorized
+from callcore.core.privacy import scrub
 from callcore.core.identity import ADMINS, ROLES
 
+log = logging.getLogger(__name__)
 router = Router("/api/v1")
 Role = Literal[ROLES]  # type: ignore[valid-type]
 
@@ -103,14 +107,41 @@ class AuditOut(BaseModel):
     detail: dict[str, Any]
 
 
+# At most this many failed sign-ins per account and per address in this many seconds.
+LOGIN_FAILURES = 5
+LOGIN_WINDOW = 300.0
+
+
+class LoginFailures(RateLimiter):
+    """Failed sign-ins counted per account and per address: password guessing is slowed to a few tries
+    per five minutes, whichever accounts or addresses it spreads over (a success forgets the account's)."""
+
+    def __init__(self) -> None:
+        super().__init__(LOGIN_FAILURES, LOGIN_WINDOW)
+
+
 # -- sessions -----------------------------------------------------------------------------------
 
 @router.post("/auth/login", summary="Log in", tags=("auth",), body=LoginIn, response=LoginOut, auth=False,
-             responses={401: "bad credentials"})
+             responses={401: "bad credentials", 429: "too many failed sign-ins for this account or address"})
 async def login(req: ApiRequest[LoginIn, Any]) -> LoginOut:
-    got = await req.ctx.get(SessionAuth).login(req.body.username, req.body.password)
+    sessions, failures = req.ctx.get(SessionAuth), req.ctx.get(LoginFailures)
+    address = req.raw.remote or "unknown"
+    # Guessing passwords: after LOGIN_FAILURES failures in LOGIN_WINDOW seconds for one account or one
+    # address, every try is refused (429, Retry-After) until the window has passed, right or wrong.
+    for key in (f"user:{req.body.username}", f"addr:{address}"):
+        try:
+            failures.check(key, count=False)
+        except TooManyRequests:
+            log.warning("sign-in refused, too many failures: account %s from %s", scrub(req.body.username), address)
+            raise
+    got = await sessions.login(req.body.username, req.body.password)
     if got is None:
+        failures.hit(f"user:{req.body.username}")
+        failures.hit(f"addr:{address}")
+        log.info("sign-in failed: account %s from %s", scrub(req.body.username), address)
         raise Unauthorized("bad username or password")
+    failures.forget(f"user:{req.body.username}")
     token, expires, user = got
     return LoginOut(token=token, expires_at=expires, user_id=user.id, role=user.role, department_id=user.department_id)
 

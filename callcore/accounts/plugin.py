@@ -19,6 +19,7 @@ class AccountsPlugin(Plugin):
     def build(self) -> None:
         hours = self.ctx.settings.tickets.session_hours
         self.sessions = self.ctx.provide(SessionAuth(self.ctx.db, hours=hours))
+        self.ctx.provide(http.LoginFailures())
 
     def routers(self) -> Sequence[Router]:
         return (http.router,)

@@ -194,6 +194,9 @@ async def error_middleware(request: web.Request, handler: Callable[[web.Request]
         return await handler(request)
     except DomainError as exc:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        retry_after = getattr(exc, "retry_after", None)
+        if isinstance(retry_after, int):
+            headers = {"Retry-After": str(retry_after)}
         return web.json_response(exc.to_json(), status=exc.status, headers=headers, dumps=lambda v: json.dumps(v, ensure_ascii=False))
     except web.HTTPException as exc:
         if exc.status < 400:

@@ -85,3 +85,17 @@ async def test_departments_and_audit_log_are_for_admins(api: Api) -> None:
     s, log = await api.call("GET", "/api/v1/audit", "admin")
     assert s == 200 and log == []
     assert (await api.call("GET", "/api/v1/audit", "leader"))[0] == 403
+
+
+async def test_guessing_a_password_is_throttled_per_account_and_per_address(api: Api) -> None:
+    """25 wrong passwords used to get 25 × 401 and the right one still worked: now the sixth try in five
+    minutes is refused (429 with Retry-After), even with the right password, for that account."""
+    for _ in range(5):
+        r = await api.client.post("/api/v1/auth/login", json={"username": "handler_a", "password": "guess"})
+        assert r.status == 401
+    r = await api.client.post("/api/v1/auth/login", json={"username": "handler_a", "password": PASSWORD})
+    assert r.status == 429 and int(r.headers["Retry-After"]) > 0
+    assert (await r.json())["error_id"] == "too_many_requests"
+    # The address is throttled too: spreading the guesses over accounts does not help.
+    r = await api.client.post("/api/v1/auth/login", json={"username": "dispatcher", "password": PASSWORD})
+    assert r.status == 429
