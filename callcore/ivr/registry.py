@@ -93,8 +93,13 @@ class MenuRegistry:
                       based_on: int | None = None, write_file: bool = True) -> ActiveMenu:
         """Validate ``text`` and put it in service for new calls; raise ``MenuRejected`` if it is invalid."""
         async with self._lock:
-            menu, prompts = await self._validate(name, text)
             sha = versions.sha256(text)
+            current = self._active.get(name)
+            if current is not None and current.sha256 == sha and name not in self._unstored:
+                # Saved again unchanged (a double click, a form saved twice): no new version.
+                log.info("ivr menu %s: unchanged from version %s, no new version", name, current.version)
+                return current
+            menu, prompts = await self._validate(name, text)
             number = 0
             when = utcnow()
             if self.db is not None:

@@ -223,6 +223,8 @@ def apply(state: TicketState | None, step: Step) -> TicketState:
         _need_role(step, FLOOR_MANAGERS)
         return replace(s, supervised=True)
     if a == "note":
+        # Everyone who works a ticket; a leader reads statistics and tickets, and writes nothing.
+        _need_role(step, CENTER | {HANDLER, SYSTEM})
         _text(d, "note", a)
         return s
     if a == "sample":

@@ -110,3 +110,15 @@ async def test_store_down_at_start_serves_the_file_and_stores_it_later(tmp_path:
     assert await reg.scan() == []
     assert reg.current("main").version == 1
     assert [v.origin for v in await versions.list_versions(db, "main")] == ["file"]
+
+
+async def test_saving_the_same_menu_again_makes_no_new_version(tmp_path: Path, db: Database) -> None:
+    """Issue 12: 26 identical saves in 3 s made 26 versions."""
+    reg = registry(tmp_path, db)
+    first = await reg.propose("main", GOOD_MAIN, author="admin")
+    for _ in range(3):
+        assert await reg.propose("main", GOOD_MAIN, author="admin") is first
+    second = await reg.propose("main", V2, author="admin")
+    assert second.version == 2
+    assert (await reg.propose("main", GOOD_MAIN, author="admin")).version == 3  # back to the first text: a change
+    assert sorted(v.version for v in await versions.list_versions(db, "main")) == [1, 2, 3]

@@ -36,7 +36,7 @@ GOOD: dict[str, tuple[str, str | None, dict[str, Any]]] = {
     "urge": ("system", None, {"number": 1}),
     "explain": ("handler", LEAD, {"note": "等待审批"}),
     "supervise": ("supervisor", None, {}),
-    "note": ("leader", None, {"note": "备注"}),
+    "note": ("agent", None, {"note": "备注"}),
     "sample": ("dispatcher", None, {}),
     "rate": ("agent", None, {"rating": "satisfied"}),
     "link": ("agent", None, {"other_id": "t-2"}),
@@ -195,3 +195,12 @@ def test_random_sequences_stay_consistent_and_replay(steps: list[Step]) -> None:
     assert replay(accepted) == state
     if "archive" in [s.action for s in accepted]:
         assert accepted[-1].action == "archive" and state.status == "archived"
+
+
+def test_a_leader_reads_and_writes_nothing_not_even_a_note() -> None:
+    """Issue 12: the read-only leader could add notes to any ticket."""
+    with pytest.raises(NotPermitted):
+        apply(STATES["processing"], step("note", role="leader"))
+    for role in ("agent", "dispatcher", "supervisor", "admin", "system"):
+        assert apply(STATES["processing"], step("note", role=role)) == STATES["processing"]
+    assert apply(STATES["processing"], step("note", role="handler", dept=LEAD)) == STATES["processing"]
