@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -29,7 +30,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Files the product writes (the database, logs, recordings, Asterisk's files through the processes it
+# starts) hold citizens' personal data: readable by the service's own user only (A-2).
+PRIVATE_UMASK = 0o077
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    os.umask(PRIVATE_UMASK)
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
