@@ -1,11 +1,58 @@
 // Builds the console the daemon serves under /console/ (callcore/console/). No CDN: every file
 // is in dist/, hashed names under assets/ (cached for a year by the daemon).
-import { defineConfig } from 'vite'
+import { defineConfig, type Plugin } from 'vite'
 import vue from '@vitejs/plugin-vue'
+
+// What the first page load must fetch before anything shows: the entry chunk and every chunk it
+// imports statically (the pages load on demand). Printed after each build, refused past the limit.
+const INITIAL_JS_LIMIT_KB = 600
+// Node's zlib, typed here: the console's type check has no Node typings (this file runs in Node).
+const ZLIB = 'node:zlib'
+type Zlib = { gzipSync(data: Uint8Array, options?: { level?: number }): Uint8Array }
+
+function initialJsSize(): Plugin {
+  let report = ''
+  return {
+    name: 'callcore-initial-js-size',
+    apply: 'build',
+    async generateBundle(_options, bundle) {
+      const { gzipSync } = (await import(/* @vite-ignore */ ZLIB)) as Zlib
+      const chunks = new Map<string, { code: string; imports: string[] }>()
+      const entries: string[] = []
+      for (const [name, out] of Object.entries(bundle)) {
+        if (out.type !== 'chunk') continue
+        chunks.set(name, { code: out.code, imports: out.imports })
+        if (out.isEntry) entries.push(name)
+      }
+      const seen = new Set<string>()
+      const visit = (name: string): void => {
+        if (seen.has(name) || !chunks.has(name)) return
+        seen.add(name)
+        for (const dep of chunks.get(name)!.imports) visit(dep)
+      }
+      entries.forEach(visit)
+      let raw = 0
+      let gzip = 0
+      for (const name of seen) {
+        const code = new TextEncoder().encode(chunks.get(name)!.code)
+        raw += code.length
+        gzip += gzipSync(code, { level: 9 }).length
+      }
+      const kb = (n: number): string => (n / 1024).toFixed(1)
+      const line = `initial JS (${seen.size} files: ${[...seen].map((n) => n.replace(/^assets\//, '')).join(', ')}): ` +
+        `${kb(raw)} kB, gzip ${kb(gzip)} kB (limit ${INITIAL_JS_LIMIT_KB} kB gzipped)`
+      report = line
+      if (gzip / 1024 > INITIAL_JS_LIMIT_KB) this.error(`the initial JS is over ${INITIAL_JS_LIMIT_KB} kB gzipped: ${line}`)
+    },
+    closeBundle() {
+      if (report) console.log(report)
+    },
+  }
+}
 
 export default defineConfig({
   base: '/console/',
-  plugins: [vue()],
+  plugins: [vue(), initialJsSize()],
   build: {
     outDir: 'dist',
     emptyOutDir: true,

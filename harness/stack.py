@@ -18,10 +18,12 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from sqlalchemy import update
 
 from callcore import config
 from callcore.asterisk import process
 from callcore.asterisk.render import render
+from callcore.callbacks.models import CallbackTask
 from callcore.queues.directory import AgentDirectory, cli_reload, stored_sip_agents
 from callcore.store.db import Database
 from callcore.store.migrate import upgrade
@@ -133,6 +135,18 @@ class Stack:
         await cli_reload(settings)()  # raises if the running Asterisk refuses the reload
         self.agent_passwords[number] = issued.password
         return issued.password
+
+    async def cancel_open_callbacks(self) -> None:
+        """Closes every open callback task in the store: a journey about the dialer starts with only its
+        own tasks in line (other journeys leave theirs, made while the dialer was off for them)."""
+        await self.migrate()
+        db = Database(self.settings.database_url)
+        try:
+            async with db.session() as s:
+                await s.execute(update(CallbackTask).where(CallbackTask.status.in_(("pending", "dialling")))
+                                .values(status="cancelled", closed_reason="other journey", open_number=None))
+        finally:
+            await db.close()
 
     # -- daemon ------------------------------------------------------------------------
     async def start_daemon(self, *, wait: bool = True, **env: str) -> None:

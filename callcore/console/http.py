@@ -1,9 +1,10 @@
 """The console's routes: the built app under ``/console/``, and the browser-facing helpers under
-``/api/v1/console/`` (who am I with my agent number; WebSocket tickets and the feeds they open).
+``/api/v1/console/`` (who am I with my agent number; WebSocket tickets and the feeds they open;
+audio tickets and the recordings' audio they play in an ``<audio>`` element).
 
-The feeds themselves are the queues capability's handlers, called with the principal the ticket
-carries, after the same role check their own routes declare: the console adds a way in, not a
-second implementation or a wider audience.
+The feeds and the audio themselves are the queues' and the recordings' handlers, called with the
+principal the ticket carries, after the same role check their own routes declare: the console adds
+a way in, not a second implementation or a wider audience.
 """
 
 from __future__ import annotations
@@ -16,11 +17,13 @@ from pydantic import BaseModel, Field
 from callcore.api.router import ApiRequest, Handler, Router
 from callcore.api.validation import InputModel
 from callcore.console.assets import ConsoleAssets
-from callcore.console.tickets import SocketTickets
+from callcore.console.tickets import AudioTickets, SocketTickets
 from callcore.core.errors import DomainError, Forbidden, NotFound, ServiceUnavailable, Unauthorized
 from callcore.core.identity import Principal
 from callcore.queues import http as queues_http
 from callcore.queues.directory import AgentDirectory
+from callcore.recordings import http as recordings_http
+from callcore.recordings.services import RecordingService
 
 api = Router("/api/v1/console")
 static = Router("")
@@ -58,6 +61,16 @@ class TicketOut(BaseModel):
 
 class SocketQuery(InputModel):
     ticket: str = Field(min_length=8, max_length=64)
+
+
+class AudioTicketIn(InputModel):
+    recording_id: str = Field(min_length=1, max_length=36, pattern=recordings_http.ID)
+
+
+class AudioTicketOut(BaseModel):
+    ticket: str
+    url: str = Field(description="the ``<audio src>``: the recording's WAV (HTTP ranges), played with this ticket")
+    expires_in: float = Field(description="seconds to start playing; each request then keeps it for a while")
 
 
 # -- the app ---------------------------------------------------------------------------------------
@@ -104,10 +117,10 @@ async def socket_ticket(req: ApiRequest[Any, Any]) -> TicketOut:
 
 
 def _roles_of(handler: Handler) -> frozenset[str] | None:
-    for route in queues_http.router.routes:
+    for route in (*queues_http.router.routes, *recordings_http.router.routes):
         if route.handler is handler:
             return route.roles
-    raise RuntimeError(f"{handler.__name__} is not a queues route")
+    raise RuntimeError(f"{handler.__name__} is not a queues or recordings route")
 
 
 async def _as_ticket_holder(req: ApiRequest[Any, SocketQuery], handler: Handler) -> web.StreamResponse:
@@ -134,3 +147,35 @@ async def agent_events(req: ApiRequest[Any, SocketQuery]) -> web.StreamResponse:
          tags=("console",), auth=False, query=SocketQuery, responses={401: "bad ticket", 403: "role may not read it"})
 async def wallboard(req: ApiRequest[Any, SocketQuery]) -> web.StreamResponse:
     return await _as_ticket_holder(req, queues_http.wallboard_stream)
+
+
+# -- audio -----------------------------------------------------------------------------------------
+
+@api.post("/audio-tickets", summary="A ticket to play one recording in an <audio> element", tags=("console",),
+          body=AudioTicketIn, response=AudioTicketOut, status=201, roles=_roles_of(recordings_http.recording_wav),
+          responses={404: "no such recording, or not one this user may hear"})
+async def audio_ticket(req: ApiRequest[AudioTicketIn, Any]) -> AudioTicketOut:
+    # Who hears which is the recordings service's: a recording this user may not hear is a 404 now.
+    rec_id = (await req.ctx.get(RecordingService).get(req.user, req.body.recording_id)).row.id
+    tickets = req.ctx.get(AudioTickets)
+    ticket = tickets.issue(req.user, rec_id)
+    return AudioTicketOut(ticket=ticket, url=f"{api.prefix}/recordings/{rec_id}/audio?ticket={ticket}",
+                          expires_in=tickets.ttl)
+
+
+@api.get("/recordings/{id}/audio", summary="A recording's WAV for an <audio> element, with an audio ticket (audited)",
+         tags=("console",), auth=False, query=SocketQuery, content_type="audio/wav",
+         responses={401: "bad ticket", 403: "role may not hear it", 404: "no such recording, or its file is missing"})
+async def recording_audio(req: ApiRequest[Any, SocketQuery]) -> web.StreamResponse:
+    principal = req.ctx.get(AudioTickets).use(req.query.ticket, req.path["id"])
+    if principal is None:
+        raise Unauthorized("invalid or expired audio ticket, or for another recording")
+    handler = recordings_http.recording_wav
+    roles = _roles_of(handler)
+    if roles is not None and principal.role not in roles:
+        raise Forbidden(f"role {principal.role!r} may not hear recordings")
+    # The recordings' own handler: the same file, ranges, headers and audit (a play, once per play).
+    inner = ApiRequest(raw=req.raw, principal=principal, body=req.body, query=recordings_http.AudioQuery(),
+                       path={"id": req.path["id"]})
+    result: web.StreamResponse = await handler(inner)
+    return result

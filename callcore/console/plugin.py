@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from callcore.api.router import Router
 from callcore.console import http
 from callcore.console.assets import ConsoleAssets, dist_dir
-from callcore.console.tickets import SocketTickets
+from callcore.console.tickets import AudioTickets, SocketTickets
 from callcore.plugin import Plugin
 
 log = logging.getLogger(__name__)
@@ -26,6 +26,7 @@ class ConsolePlugin(Plugin):
     def build(self) -> None:
         self.assets = self.ctx.provide(ConsoleAssets(dist_dir()))
         self.ctx.provide(SocketTickets())
+        self.ctx.provide(AudioTickets())
 
     async def start(self) -> None:
         if self.assets.built:

@@ -1,4 +1,4 @@
-"""One-time tickets that let a browser open an authenticated WebSocket.
+"""Tickets that let a browser open an authenticated WebSocket or play a recording.
 
 A browser's ``WebSocket`` cannot send an ``Authorization`` header, and a bearer token in a URL
 ends up in proxies' logs. So the console first asks, with its bearer token, for a ticket: a random
@@ -49,6 +49,59 @@ class SocketTickets:
         if issued is None or issued.expires < self._clock():
             return None
         return issued.principal
+
+    def _sweep(self) -> None:
+        now = self._clock()
+        for key in [k for k, v in self._open.items() if v.expires < now]:
+            del self._open[key]
+
+
+@dataclass(kw_only=True)
+class _Listening:
+    principal: Principal
+    recording_id: str
+    expires: float
+    ends: float
+
+
+class AudioTickets:
+    """Tickets that let a browser's ``<audio>`` element play one recording.
+
+    An ``<audio src>`` cannot send the bearer header either, and a player asks for the same file
+    several times (HTTP ranges as it buffers and seeks). So an audio ticket names one recording,
+    must be first used within ``ttl`` seconds, then lives ``idle`` seconds past each use (the
+    player's next range), and never beyond ``lifetime``. Each request it opens is checked again
+    by the recordings service (who hears which) and audited there."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic, *, ttl: float = TICKET_SECONDS,
+                 idle: float = 600.0, lifetime: float = 4 * 3600.0) -> None:
+        self._clock = clock
+        self.ttl = ttl
+        self.idle = idle
+        self.lifetime = lifetime
+        self._open: dict[str, _Listening] = {}
+
+    def issue(self, principal: Principal, recording_id: str) -> str:
+        self._sweep()
+        if len(self._open) >= MAX_OPEN:
+            for key in list(self._open)[: len(self._open) - MAX_OPEN + 1]:
+                del self._open[key]
+        ticket = secrets.token_urlsafe(24)
+        now = self._clock()
+        self._open[ticket] = _Listening(principal=principal, recording_id=recording_id, expires=now + self.ttl,
+                                        ends=now + self.lifetime)
+        return ticket
+
+    def use(self, ticket: str, recording_id: str) -> Principal | None:
+        """The principal the ticket was issued to, if it is alive and names ``recording_id``."""
+        held = self._open.get(ticket)
+        now = self._clock()
+        if held is None or held.expires < now or held.recording_id != recording_id:
+            if held is not None and held.expires < now:
+                del self._open[ticket]
+            return None
+        held.expires = min(now + self.idle, held.ends)
+        return held.principal
 
     def _sweep(self) -> None:
         now = self._clock()

@@ -26,6 +26,11 @@ const ERROR_TEXT: Record<string, string> = {
   illegal_transition: '工单当前状态不允许此操作',
   not_permitted: '您的角色无权对该工单执行此操作',
   ticket_not_found: '工单不存在或不在您的权限范围内',
+  number_refused: '该号码不能外呼',
+  no_outbound_trunk: '无法外呼',
+  recording_missing: '录音文件缺失',
+  recording_deleted: '录音已删除',
+  recording_in_progress: '录音尚未结束',
 }
 
 export class ApiError extends Error {
@@ -56,10 +61,19 @@ const ACTION_NAME: Record<string, string> = {
   urge: '催办', explain: '情况说明', supervise: '督办', note: '备注', rate: '回访评价', merge: '合并', archive: '归档',
 }
 
+const CALLBACK_STATE: Record<string, string> = {
+  reached: '已接通', failed: '未接通', expired: '已过期', cancelled: '已取消',
+}
+
 // The workflow's refusals say which step and which state: say it in Chinese too.
 function readable(e: ApiError): string {
   const m = /action '(\w+)' is not allowed on a ticket in state '(\w+)'/.exec(e.detail)
   if (m) return `工单已是“${STATUS_NAME[m[2]] ?? m[2]}”状态，不能${ACTION_NAME[m[1]] ?? m[1]}（可能已被他人处理，请刷新）`
+  const ring = /^agent (\w+) cannot be rung now(?::\s*(.*))?$/.exec(e.detail)
+  if (ring) return `坐席 ${ring[1]} 当前不能外呼${ring[2] ? `：${ring[2]}` : ''}`
+  const task = /^callback task \S+ (is already (\w+)|is being dialled now)$/.exec(e.detail)
+  if (task) return task[2] ? `回拨任务已是“${CALLBACK_STATE[task[2]] ?? task[2]}”状态` : '回拨任务正在呼叫中，暂不能取消'
+  // Messages the API already writes in Chinese are shown as they are.
   return e.detail
 }
 

@@ -71,3 +71,30 @@ export const ACTION_TEXT: Record<string, string> = {
   approve_extension: '批准延期', refuse_extension: '不批准延期', urge: '催办', explain: '情况说明',
   supervise: '督办', note: '备注', sample: '抽样回访', rate: '回访评价', link: '关联', merge: '合并', archive: '归档',
 }
+
+// Callback tasks (漏接回拨) and their attempts; voicemail.
+export const CALLBACK_STATUS: Record<string, { text: string; type: 'success' | 'warning' | 'danger' | 'info' | 'primary' }> = {
+  pending: { text: '待回拨', type: 'warning' },
+  dialling: { text: '回拨中', type: 'primary' },
+  reached: { text: '已接通', type: 'success' },
+  failed: { text: '未接通', type: 'danger' },
+  expired: { text: '已过期', type: 'info' },
+  cancelled: { text: '已取消', type: 'info' },
+}
+
+export const CALLBACK_ORIGIN: Record<string, string> = {
+  offer: '排队预约回拨', missed: '漏接来电', voicemail: '语音留言',
+}
+
+export const ATTEMPT_OUTCOME: Record<string, string> = {
+  dialling: '呼叫中', talking: '通话中', reached: '已接通', no_answer: '无人接听', busy: '占线', failed: '呼叫失败',
+  agent_gone: '坐席离开', interrupted: '系统中断',
+}
+
+export const CLOSED_REASON: Record<string, string> = {
+  reached: '已回拨接通', reached_since: '市民已再次来电接通', deadline: '超过回拨时限', attempts: '已达最大尝试次数',
+}
+
+export const CANCEL_REASONS = ['市民已再次来电', '号码无效', '重复任务', '市民无需回拨', '其他']
+
+export const VOICEMAIL_QUALITY: Record<string, string> = { too_short: '过短', silent: '无声' }

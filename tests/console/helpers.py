@@ -1,19 +1,28 @@
 """What the browser journeys set up through the API, as an admin would: users, departments,
-agents linked to users, tickets; and the console's login as a person does it."""
+agents linked to users, tickets; what the telephony would have stored (voicemails, callback tasks);
+and the console's login as a person does it."""
 
 from __future__ import annotations
 
 import json
 import secrets
 import time
+import uuid
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 from playwright.async_api import Page, expect
 
+from callcore.callbacks.models import CallbackTask
+from callcore.recordings import audio
+from callcore.recordings.models import DONE, Recording
+from callcore.store.base import utcnow
+from callcore.store.db import Database
 from harness.menus import SHIPPED, always_open
 from harness.stack import Stack
+from tests.recordings.helpers import add_call, write_wav
 
 PASSWORD = "console-journey-pw"
 
@@ -105,3 +114,57 @@ async def wait_until(check: Any, timeout: float = 20, what: str = "") -> Any:
             return got
         assert time.monotonic() < deadline, f"timed out waiting for {what}: last {got!r}"
         await asyncio.sleep(0.3)
+
+
+def citizen_number() -> str:
+    """A mobile number of these journeys (13950...), new each time: one open callback task per number."""
+    return f"1395{secrets.randbelow(10_000_000):07d}"
+
+
+async def store_recording(stack: Stack, *, kind: str = "call", seconds: float = 3.0,
+                          call_id: str | None = None) -> tuple[str, str]:
+    """A recording as the daemon stores one (its call, the row, the WAV): a conversation, or a
+    message (``kind="voicemail"``); its id and its call's."""
+    await stack.migrate()
+    db = Database(stack.settings.database_url)
+    try:
+        call_id = await add_call(db, call_id)
+        rec_id = str(uuid.uuid4())
+        path = write_wav(stack.run_dir / "spool" / "recording" / f"{kind}-{rec_id}.wav", seconds)
+        facts = audio.measure(path)
+        started = utcnow() - timedelta(minutes=2)
+        async with db.session() as s:
+            s.add(Recording(id=rec_id, call_id=call_id, name=f"{kind}-{rec_id}", kind=kind,
+                            mailbox="96881" if kind == "voicemail" else None,
+                            agent=None if kind == "voicemail" else "5004",
+                            path=str(path), format="wav", status=DONE, started_at=started,
+                            ended_at=started + timedelta(seconds=seconds), duration=facts.duration, size=facts.size,
+                            sha256=facts.sha256, missing=False))
+    finally:
+        await db.close()
+    return rec_id, call_id
+
+
+async def store_voicemail(stack: Stack, *, seconds: float = 3.0) -> str:
+    """A message as the daemon stores one; its id."""
+    return (await store_recording(stack, kind="voicemail", seconds=seconds))[0]
+
+
+async def store_callback_task(stack: Stack, number: str, *, origin: str = "missed", due_in: float = 60) -> str:
+    """An open callback task as the missed-call sweep makes one (the dialer is off in journeys), first
+    tried ``due_in`` seconds from now; its id."""
+    await stack.migrate()
+    db = Database(stack.settings.database_url)
+    now = utcnow()
+    task_id = str(uuid.uuid4())
+    try:
+        async with db.session() as s:
+            s.add(CallbackTask(id=task_id, number=number, open_number=number, origin=origin, call_id=None,
+                               queue="general", entered_at=now - timedelta(minutes=3), seq=0, priority=0,
+                               status="pending", attempts=0, deadline=now + timedelta(hours=24), created_at=now,
+                               asked_at=now, next_attempt_at=now + timedelta(seconds=due_in),
+                               origins=[{"origin": origin, "call_id": None, "voicemail_id": None,
+                                         "at": now.isoformat()}]))
+    finally:
+        await db.close()
+    return task_id

@@ -16,10 +16,6 @@ from typing import Any
 import aiohttp
 import pytest
 
-from sqlalchemy import update
-
-from callcore.callbacks.models import CallbackTask
-from callcore.store.db import Database
 from harness import sipp
 from harness.phones import AgentPhone, Answer, NeverAnswer, Reject, TrunkPhone, wait_contact
 from harness.stack import Stack
@@ -41,14 +37,7 @@ async def callback_daemon(queue_daemon: Stack) -> AsyncIterator[Stack]:
     left by other journeys (their messages' tasks) in line before this journey's own."""
     before = {k: queue_daemon.env.get(k) for k in CALLBACK_ENV}
     queue_daemon.env.update(CALLBACK_ENV)
-    await queue_daemon.migrate()
-    db = Database(queue_daemon.settings.database_url)
-    try:
-        async with db.session() as s:
-            await s.execute(update(CallbackTask).where(CallbackTask.status.in_(("pending", "dialling")))
-                            .values(status="cancelled", closed_reason="other journey", open_number=None))
-    finally:
-        await db.close()
+    await queue_daemon.cancel_open_callbacks()
     try:
         yield queue_daemon
     finally:
