@@ -1,4 +1,4 @@
-"""The daemon's own sub-commands: run, setup, db upgrade, tail, asterisk render|start|stop."""
+"""The daemon's own sub-commands: run, setup, db upgrade, tail, asterisk render|start|stop|version."""
 
 from __future__ import annotations
 
@@ -44,6 +44,8 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     start.set_defaults(func=cmd_asterisk_start)
     stop = astsub.add_parser("stop", help="stop the Asterisk of this run folder")
     stop.set_defaults(func=cmd_asterisk_stop)
+    version = astsub.add_parser("version", help="which Asterisk this run folder is set up for, and which one runs")
+    version.set_defaults(func=cmd_asterisk_version)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -149,4 +151,14 @@ def cmd_asterisk_stop(args: argparse.Namespace) -> int:
     settings = _settings(args)
     asyncio.run(process.stop(asterisk_conf(settings), settings.run_dir))
     print("asterisk stopped", file=sys.stderr)
+    return 0
+
+
+def cmd_asterisk_version(args: argparse.Namespace) -> int:
+    from callcore.asterisk import process
+    from callcore.asterisk.render import asterisk_conf
+
+    settings = _settings(args)
+    for line in asyncio.run(process.describe(asterisk_conf(settings), settings.run_dir)):
+        print(line)
     return 0

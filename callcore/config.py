@@ -59,8 +59,13 @@ class AsteriskSettings:
     # The SIP URI citizens are called through (callbacks, click-to-dial, survey calls), e.g.
     # ``sip:192.0.2.10:5060``; Asterisk dials ``PJSIP/<number>@citizen-out``. Empty: no outbound calls.
     outbound_trunk: str = ""
-    modules_dir: str = "/usr/lib/asterisk/modules"
-    data_dir: str = "/usr/share/asterisk"
+    # Which Asterisk runs: "16" (the distribution's: 16 on Debian 12, 20 on Ubuntu 24.04), "22" (the
+    # root scripts/install-asterisk-22.sh builds) or the path of an asterisk binary; empty: the
+    # default. ``CALLCORE_ASTERISK`` wins over it (callcore/asterisk/installation.py).
+    which: str = ""
+    # Its module and data folders; empty: the chosen installation's own.
+    modules_dir: str = ""
+    data_dir: str = ""
 
     @property
     def ari_url(self) -> str:

@@ -1,14 +1,17 @@
-"""Runs Asterisk as a plain process on the rendered configuration (no system service needed)."""
+"""Runs Asterisk as a plain process on the rendered configuration (no system service needed).
+
+Which Asterisk, and how it is invoked (a root of its own runs through its own loader), is the one
+the configuration was rendered for (``callcore.asterisk.installation.recorded``).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import signal
 from pathlib import Path
 
-ASTERISK = shutil.which("asterisk") or "/usr/sbin/asterisk"
+from callcore.asterisk.installation import recorded
 
 
 class AsteriskError(RuntimeError):
@@ -18,7 +21,7 @@ class AsteriskError(RuntimeError):
 async def cli(conf: Path, command: str, *, timeout: float = 10.0) -> str:
     """Runs one CLI command on the running instance through its control socket."""
     proc = await asyncio.create_subprocess_exec(
-        ASTERISK, "-C", str(conf), "-rx", command,
+        *recorded(conf).argv("-C", str(conf), "-rx", command),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )
     try:
@@ -28,6 +31,28 @@ async def cli(conf: Path, command: str, *, timeout: float = 10.0) -> str:
         await proc.wait()
         raise AsteriskError(f"asterisk -rx {command!r} did not answer in {timeout} s") from None
     return out.decode("utf-8", "replace")
+
+
+async def version(conf: Path) -> str:
+    """The running instance's version ("Asterisk 22.10.1+dfsg..."), as it says itself."""
+    out = await cli(conf, "core show version", timeout=5)
+    first = out.strip().splitlines()[0] if out.strip() else ""
+    return first.split(" built by ")[0]  # the rest names the build host and date
+
+
+async def describe(conf: Path, run_dir: Path) -> list[str]:
+    """What ``callcore asterisk version`` prints: the Asterisk the configuration was rendered for
+    (which one, its binary, what it says it is) and the version the running instance reports."""
+    inst = recorded(conf)
+    lines = [f"configured: {inst.name} ({inst.binary}): {inst.version() or 'does not run'}"]
+    if running_pid(run_dir) is None:
+        lines.append("running: none")
+    else:
+        try:
+            lines.append(f"running: {await version(conf)}")
+        except AsteriskError as exc:
+            lines.append(f"running: no answer ({exc})")
+    return lines
 
 
 def pid_file(run_dir: Path) -> Path:
@@ -50,7 +75,7 @@ async def start(conf: Path, run_dir: Path, *, timeout: float = 30.0) -> int:
     """
     with open(run_dir / "log" / "asterisk.out", "ab") as log:
         proc = await asyncio.create_subprocess_exec(
-            ASTERISK, "-C", str(conf), "-n", stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=log,
+            *recorded(conf).argv("-C", str(conf), "-n"), stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=log,
             start_new_session=True,
         )
         code = await proc.wait()

@@ -19,6 +19,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from pydub.generators import Sine
 
+from callcore.asterisk import installation, quirks
 from callcore.config import ConfigError, Settings
 from callcore.prompts.audio import join, to_asterisk_wav, write_wav
 from callcore.prompts.system import system_prompts
@@ -189,6 +190,7 @@ async def render(settings: Settings, *, agi_routing: bool = True, agents: Sequen
     the last change wrote, or writes an empty one, so an agent is never lost by a re-render.
     """
     settings.check_secrets()
+    inst = installation.selected(settings)
     run_dir = settings.run_dir.resolve()
     for sub in SUBDIRS:
         (run_dir / sub).mkdir(parents=True, exist_ok=True)
@@ -208,10 +210,17 @@ async def render(settings: Settings, *, agi_routing: bool = True, agents: Sequen
         "max_calls": 2000,
         "recordings": settings.recordings,
         "voicemail_pin": voicemail_pin(run_dir),
+        # The Asterisk this is rendered for: its folders, and the choices its version needs.
+        "install": inst,
+        "asterisk": quirks.quirks(await asyncio.to_thread(inst.version)),
+        # Versions with ARI's outbound websockets (22 here) ship res_websocket_client and res_ari needs
+        # it; older ones (16) have none: loaded where the installation ships it.
+        "websocket_client": (Path(inst.modules_dir) / "res_websocket_client.so").exists(),
     }
     for template in sorted(TEMPLATES.glob("*.j2")):
         target = run_dir / "etc" / template.name.removesuffix(".j2")
         _write_private(target, env.get_template(template.name).render(**context))
     if agents is not None or not (run_dir / "etc" / AGENTS_CONF).exists():
         write_agents_conf(run_dir / "etc", agents or ())
+    installation.record(run_dir / "etc", inst)
     return run_dir / "etc" / "asterisk.conf"

@@ -80,6 +80,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Final
 
 from callcore.ami.types import AmiMessage, EventHandler
+from callcore.asterisk.quirks import NORMAL_CLEARING
 from callcore.calls import events as ev
 from callcore.calls.journal import CallJournal
 from callcore.core.bus import EventBus, Subscription
@@ -333,8 +334,12 @@ class Door:
         }, at=channel.arrived_at)
         for at, type_, data in steps:
             self.journal.emit(call_id, type_, data, at=max(at, channel.arrived_at))
+        cause, cause_text = ended.cause, ended.cause_text
+        if channel.caller_left and not cause:
+            # The caller's BYE, which Asterisk 22.7+ reports without a cause (quirks.bye_cause_missing).
+            cause, cause_text = NORMAL_CLEARING, "Normal Clearing"
         self.journal.emit(call_id, ev.ENDED, {
-            "by": "caller" if channel.caller_left else "system", "cause": ended.cause, "cause_text": ended.cause_text,
+            "by": "caller" if channel.caller_left else "system", "cause": cause, "cause_text": cause_text,
         }, at=max(ended.at, channel.arrived_at))
         self.written += 1
         log.info("call %s (channel %s) ended before the Stasis app: %s", call_id, channel.channel_id,

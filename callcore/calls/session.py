@@ -15,6 +15,7 @@ from typing import Any
 
 from callcore.ari.client import AriClient
 from callcore.ari.errors import AriNotFound, AriUnavailable
+from callcore.asterisk import quirks
 from callcore.calls import events as ev
 from callcore.calls.journal import CallJournal
 
@@ -186,8 +187,9 @@ class CallSession:
         # phone with silence suppression, a load generator) only at its 200 ms wake-up. Silence queued
         # behind the prompt starts the moment it ends and keeps the channel's 20 ms timer running, so
         # whatever the flow does next (the menu after the welcome, a prompt after a key) starts within
-        # a frame. The next prompt stops the silence; the caller hears nothing of it.
-        if not last:
+        # a frame. The next prompt stops the silence; the caller hears nothing of it. Only where the
+        # version needs it (16, 17: ``Quirks.wake_up_workarounds``, asterisk/asterisk#363, fixed in 18).
+        if not last and (await quirks.of_ari(self.ari)).wake_up_workarounds:
             await self._call(self.ari.start_silence(self.channel_id))
         gone = asyncio.ensure_future(self._gone.wait())
         digit_task: asyncio.Future[str] | None = asyncio.ensure_future(self._digits.get()) if interrupt_digits else None

@@ -17,6 +17,7 @@ from typing import Any
 from callcore.ari.client import AriClient
 from callcore.ari.errors import AriError, AriUnavailable
 from callcore.ari.models import Channel
+from callcore.asterisk import quirks
 from callcore.calls import events as ev
 from callcore.calls.journal import CallJournal
 from callcore.calls.session import CallerHungUp, CallSession
@@ -152,10 +153,18 @@ class StasisApp:
             session.on_recording_ended(str(recording.get("name", "")), failed=failed,
                                        cause=str(recording.get("cause") or ""))
 
+    def _cause(self, session: CallSession, cause: Any) -> Any:
+        """The cause to keep: a far end's hang-up that this Asterisk reports without one (22.7+,
+        ``quirks.bye_cause_missing``) is normal clearing, as earlier versions say."""
+        if cause:
+            return cause
+        fixed = quirks.known(self.ari).hangup_cause(None, by_far_end=session.hangup_by in (None, "caller"))
+        return fixed if fixed is not None else cause
+
     def on_ChannelHangupRequest(self, event: dict[str, Any]) -> None:
         session = self._session_of(event)
         if session is not None:
-            session.on_hangup(cause=event.get("cause"), cause_text=None)
+            session.on_hangup(cause=self._cause(session, event.get("cause")), cause_text=None)
 
     def on_StasisEnd(self, event: dict[str, Any]) -> None:
         session = self._session_of(event)
@@ -167,7 +176,10 @@ class StasisApp:
     def on_ChannelDestroyed(self, event: dict[str, Any]) -> None:
         session = self._session_of(event)
         if session is not None:
-            session.on_hangup(cause=event.get("cause"), cause_text=event.get("cause_txt"))
+            cause = event.get("cause")
+            fixed = self._cause(session, cause)
+            text = event.get("cause_txt") if fixed == cause else "Normal Clearing"
+            session.on_hangup(cause=fixed, cause_text=text)
             self._close(session)
 
     # -- sessions ----------------------------------------------------------------------

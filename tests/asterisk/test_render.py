@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import configparser
+import json
 import hashlib
 from pathlib import Path
 
@@ -87,3 +88,25 @@ async def test_a_render_keeps_the_agents_file_unless_given_the_agents(tmp_path: 
     assert "[1001-auth]" in (etc / AGENTS_CONF).read_text()
     await render(s, agents=[])
     assert "[1001" not in (etc / AGENTS_CONF).read_text()
+
+
+@pytest.mark.parametrize(("version", "playtones"), [("Asterisk 16.28.0~dfsg-0+deb11u4", True), ("Asterisk 22.10.1+dfsg", False)])
+async def test_the_configuration_follows_the_version_it_is_rendered_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, version: str, playtones: bool,
+) -> None:
+    from tests.asterisk.test_installation import fake_root
+
+    monkeypatch.delenv("CALLCORE_ASTERISK", raising=False)
+    root = fake_root(tmp_path / "root", version=version)
+    if not playtones:  # 22 ships the module its res_ari needs
+        (root / "usr/lib/x86_64-linux-gnu/asterisk/modules/res_websocket_client.so").touch()
+    env = {**SECRETS, "CALLCORE_RUN_DIR": str(tmp_path / "run"), "CALLCORE_ASTERISK_WHICH": str(root / "usr/sbin/asterisk")}
+    etc = (await render(config.load(None, env=env))).parent
+    directories = _ini(etc / "asterisk.conf")["directories"]
+    assert directories["astmoddir"].lstrip("> ") == str(root / "usr/lib/x86_64-linux-gnu/asterisk/modules")
+    assert directories["astdatadir"].lstrip("> ") == str(root / "usr/share/asterisk")
+    # asterisk/asterisk#363: the wake-up workaround is for 16 only.
+    assert ("Playtones(!0/1000)" in (etc / "extensions.conf").read_text()) is playtones
+    assert ("load => res_websocket_client.so" in (etc / "modules.conf").read_text()) is not playtones
+    assert (etc / "websocket_client.conf").exists()
+    assert json.loads((etc / "callcore-asterisk.json").read_text())["binary"] == str(root / "usr/sbin/asterisk")

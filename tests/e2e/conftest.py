@@ -6,11 +6,23 @@ import asyncio
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from callcore.asterisk import process
+from callcore.asterisk.installation import recorded
 from harness.stack import Stack
 
+
+
+# The Asterisk the journeys ran on, said at the end of the run (CI runs them on more than one).
+RAN_ON: list[str] = []
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    for line in RAN_ON:
+        terminalreporter.write_line(f"e2e journeys ran on {line}")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -22,9 +34,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The session's Asterisk: the one ``CALLCORE_ASTERISK`` picks (16, 22, a path), named in the output."""
     s = Stack.create(tmp_path_factory.mktemp("run"))
     with ThreadPoolExecutor(1) as pool:
         pool.submit(asyncio.run, s.start_asterisk()).result()
+        running = pool.submit(asyncio.run, process.version(s.conf)).result()
+        RAN_ON.append(f"{running} ({recorded(s.conf).name})")
         yield s
         pool.submit(asyncio.run, s.stop_asterisk()).result()
 
