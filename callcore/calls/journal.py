@@ -223,6 +223,11 @@ class CallJournal:
                     except OUTAGE_ERRORS as exc:
                         log.warning("database unavailable (%s): spooling %d events", type(exc).__name__, len(batch))
                         await self._append_spool(batch)
+                    except Exception:  # noqa: BLE001 - the writer must outlive any one batch
+                        # Not an outage we know: the events are still kept (the spool's replay sets
+                        # aside what the database keeps refusing) and the writer goes on.
+                        log.exception("journal: %d events not written; spooled", len(batch))
+                        await self._append_spool(batch)
                     batch = []
         except asyncio.CancelledError:
             # Written or not, these are kept: a replay of events already stored changes nothing.

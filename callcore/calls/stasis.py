@@ -112,6 +112,11 @@ class StasisApp:
             return
         args = [str(a) for a in event.get("args") or []]
         kind = args[0] if args else DEFAULT_KIND
+        if kind in self.legs:
+            # A leg of a call (an agent's phone) answered after its call let go of it (the ring was
+            # cancelled, the caller left): not a call of its own; its resumer ends it.
+            self.tasks.spawn(self.legs[kind](channel), name=f"leg-{channel.id}")
+            return
         call_id = self.journal.new_call_id()
         session = self._open(call_id, channel, args=args)
         session.event(

@@ -9,10 +9,13 @@ from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 # What a database outage looks like from SQLAlchemy and the drivers; callers retry on these.
 OUTAGE_ERRORS: tuple[type[BaseException], ...] = (
+    # The pool had no connection to give in time (every one busy: the database is too slow to keep up).
+    PoolTimeout,
     OperationalError,
     InterfaceError,
     DBAPIError,

@@ -393,3 +393,42 @@ async def test_one_batch_of_many_ended_calls_reads_their_timelines_once(db: Data
     assert len(reads) == 1, statements
     rows = [await queries.get_call(db, cid) for cid in ids]
     assert [(r[0].outcome, r[0].waited) for r in rows if r] == [("abandoned_in_queue", 11.0 + n) for n in range(3)]
+
+
+@pytest.mark.parametrize("failure", ["pool", "unexpected"])
+async def test_the_writer_outlives_a_pool_timeout_and_any_other_failure(
+        db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failure: str) -> None:
+    """Under overload the pool's timeout (not an OperationalError) stopped the writer for good: every
+    later call stayed active and the spool was never replayed. Both kinds are spooled and replayed."""
+    import asyncio
+
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    journal = CallJournal(db, tmp_path / "spool.jsonl")
+    real_write = journal.write
+    fails = [True]
+
+    async def flaky(batch, **kw):  # type: ignore[no-untyped-def]
+        if fails[0]:
+            fails[0] = False
+            raise PoolTimeout("QueuePool limit of size 5 overflow 10 reached") if failure == "pool" \
+                else RuntimeError("something nobody foresaw")
+        await real_write(batch, **kw)
+
+    monkeypatch.setattr(journal, "write", flaky)
+    task = asyncio.create_task(journal.run())
+    try:
+        cid = journal.new_call_id()
+        journal.emit(cid, ev.ARRIVED, {"channel_id": "c9", "caller_number": "13900000009"})
+        journal.emit(cid, ev.ENDED, {"by": "caller", "cause": 16})
+        await asyncio.sleep(0.3)
+        later = journal.new_call_id()
+        journal.emit(later, ev.ARRIVED, {"channel_id": "c10", "caller_number": "13900000010"})
+        journal.emit(later, ev.ENDED, {"by": "caller", "cause": 16})
+        await asyncio.wait_for(journal.wait_idle(), 20)
+        assert not task.done()
+        for call_id in (cid, later):
+            found = await queries.get_call(db, call_id)
+            assert found is not None and found[0].status == "ended"
+    finally:
+        task.cancel()

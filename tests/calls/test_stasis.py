@@ -194,6 +194,21 @@ async def test_a_kind_without_a_flow_goes_to_the_dialplan_fallback(app: StasisAp
     assert fake.live["c1"]["dialplan"]["app_name"] == ""  # the channel left the app
 
 
+async def test_a_leg_answered_after_its_call_let_go_goes_to_its_resumer_not_to_a_call_of_its_own(
+        app: StasisApp, fake: FakeAri, timeline: Timeline) -> None:
+    """Under load an agent's phone answered a ring the daemon had already given up: its StasisStart is
+    no call (it was sent to the dialplan's fallback, where the agent heard the citizens' apology)."""
+    resumed: list[str] = []
+
+    async def resume(channel: Any) -> None:
+        resumed.append(channel.id)
+
+    app.handle_leg("agent", resume)
+    app.on_event(start(fake, "leg-1", ["agent", "call-9"]))
+    await until(lambda: resumed == ["leg-1"], "the leg's resumer")
+    assert app.sessions == {} and timeline.types("call-1") == [] and fake.sent("POST") == []
+
+
 async def test_a_kind_has_one_flow(ari: AriClient, timeline: Timeline) -> None:
     first, second = Gate(), Gate()
     stasis = StasisApp(ari=ari, journal=timeline, fallback=FALLBACK, flows={"callback": first})  # type: ignore[arg-type]
