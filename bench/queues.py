@@ -47,6 +47,7 @@ import shutil
 import socket
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -286,11 +287,12 @@ def flow_figures(calls: list[dict[str, Any]], details: list[dict[str, Any]], fee
     return f
 
 
-def stats(values: list[float], unit: str = "ms", digits: int = 0) -> str:
+def stats(values: list[float], unit: str = "ms", digits: int = 0, *, high: float = 99) -> str:
+    """p50, p``high`` and max of ``values``, and how many there are."""
     if not values:
         return "(no samples)"
     fmt = f"{{:.{digits}f}}"
-    return (f"p50 {fmt.format(percentile(values, 50))} {unit}   p99 {fmt.format(percentile(values, 99))} {unit}"
+    return (f"p50 {fmt.format(percentile(values, 50))} {unit}   p{high:g} {fmt.format(percentile(values, high))} {unit}"
             f"   max {fmt.format(percentile(values, 100))} {unit}   ({len(values)} samples)")
 
 
@@ -314,6 +316,14 @@ def daemon_log_summary(stack: Stack, *, since: float, top: int = 6) -> list[str]
         msg = re.sub(r"[0-9a-f]{8}-[0-9a-f-]{27}|[0-9*]{3,}|\b\d+\b", "#", str(rec.get("msg", "")))
         counts[(level, msg[:120])] += 1
     return [f"    {n} x {level}: {msg}" for (level, msg), n in counts.most_common(top)]
+
+
+def print_daemon_warnings(stack: Stack, *, since: float) -> None:
+    """Prints ``daemon_log_summary`` under a heading, if the daemon logged any."""
+    warnings = daemon_log_summary(stack, since=since)
+    if warnings:
+        print("  daemon warnings and errors during the run:")
+        print("\n".join(warnings))
 
 
 async def idle_rates(pids: tuple[int, ...], seconds: float = 5.0) -> list[float]:
@@ -374,9 +384,10 @@ def key_steps(args: argparse.Namespace) -> list[scenarios.Step]:
     return [scenarios.Pause(args.key_after_ms), scenarios.Keys(args.key, via=args.key_via)]
 
 
-def header(args: argparse.Namespace, stack: Stack, run_dir: Path, route: list[str], queue: str, fds: int) -> None:
+def header(args: argparse.Namespace, stack: Stack, run_dir: Path, route: list[str], queue: str, fds: int, *,
+           title: str = "callcore queue bench") -> None:
     load = os.getloadavg()
-    print(f"callcore queue bench {dt.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}; {os.cpu_count()} CPUs;"
+    print(f"{title} {dt.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}; {os.cpu_count()} CPUs;"
           f" load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; open files {fds}; run folder {run_dir}", flush=True)
     key = "no key" if args.key == "none" else f"key {args.key} ({args.key_via}) {args.key_after_ms} ms after the ACK"
     print(f"  database {stack.settings.database_url}; callers: {key}: {' > '.join(route)} (queue {queue})", flush=True)
@@ -391,8 +402,20 @@ async def start_stack(stack: Stack) -> tuple[int, int]:
     return stack.daemon.pid, asterisk_pid
 
 
-async def flow(args: argparse.Namespace, stack: Stack, run_dir: Path) -> int:
-    numbers = [str(FIRST_AGENT + i) for i in range(args.agents)]
+@dataclass
+class Agents:
+    """The bench's agents: numbers, each one's agent-number prompt length, and the set-up times."""
+
+    numbers: list[str]
+    intro_len: dict[str, float]
+    made_s: float
+    warmed_s: float
+
+
+async def make_agents(args: argparse.Namespace, stack: Stack, count: int) -> Agents:
+    """``count`` agents (2001...) in the store, their number prompts synthesized, the queues file
+    (every agent a member of ``general``) written; before Asterisk and the daemon start."""
+    numbers = [str(FIRST_AGENT + i) for i in range(count)]
     sounds = stack.settings.sounds_dir
     intros = {n: agent_intro_text(n) for n in numbers}
     made, warmed = await asyncio.gather(
@@ -402,6 +425,31 @@ async def flow(args: argparse.Namespace, stack: Stack, run_dir: Path) -> int:
     intro_len = {n: prompt_seconds(prompt_path(t, sounds).with_suffix(".wav")) for n, t in intros.items()}
     Path(stack.env["CALLCORE_QUEUES_FILE"]).write_text(
         queues_file(numbers, args, announce_every=args.announce_every, max_wait=args.max_wait), encoding="utf-8")
+    return Agents(numbers, intro_len, made, warmed)
+
+
+async def start_pool(args: argparse.Namespace, stack: Stack, run_dir: Path, api: Api, numbers: list[str], *,
+                     extra: list[str] | None = None) -> tuple[AgentPool, float, float]:
+    """The agent pool registering every agent (``extra``: more SIPp options), then every agent
+    logged in and seen registered; (the pool, seconds to register, seconds to be ready after).
+    The pool is stopped if either step fails."""
+    pool = AgentPool(stack.sip, {n: stack.agent_passwords[n] for n in numbers}, workdir=run_dir / "pool",
+                     answer_after=args.answer_after, talk_seconds=args.talk, register_rate=args.register_rate,
+                     extra=[*(["-trace_msg"] if args.pool_trace else []), *(extra or [])])
+    try:
+        t0 = time.monotonic()
+        await pool.start(timeout=max(60.0, len(numbers) / args.register_rate * 3))
+        registered_in = time.monotonic() - t0
+        ready_in = await api.log_in(numbers, registered=True)
+    except BaseException:
+        await pool.stop()
+        raise
+    return pool, registered_in, ready_in
+
+
+async def flow(args: argparse.Namespace, stack: Stack, run_dir: Path) -> int:
+    agents = await make_agents(args, stack, args.agents)
+    numbers, intro_len, made, warmed = agents.numbers, agents.intro_len, agents.made_s, agents.warmed_s
     busy_s = args.answer_after + args.talk + args.wrap_up
     print(f"  {args.agents} agents ({numbers[0]}..{numbers[-1]}) made in {made:.1f} s, their number prompts in {warmed:.1f} s"
           f" ({min(intro_len.values()):.2f}-{max(intro_len.values()):.2f} s long); each answers after {args.answer_after} s,"
@@ -411,16 +459,11 @@ async def flow(args: argparse.Namespace, stack: Stack, run_dir: Path) -> int:
           f" max wait {args.max_wait} s; {args.cps} CPS x {args.seconds} s = {int(args.cps * args.seconds)} calls", flush=True)
     daemon_pid, asterisk_pid = await start_stack(stack)
     api = Api(stack)
-    pool = AgentPool(stack.sip, {n: stack.agent_passwords[n] for n in numbers}, workdir=run_dir / "pool",
-                     answer_after=args.answer_after, talk_seconds=args.talk, register_rate=args.register_rate,
-                     extra=["-trace_msg"] if args.pool_trace else None)
+    pool: AgentPool | None = None
     feeds = Feeds()
     status = 1
     try:
-        t0 = time.monotonic()
-        await pool.start(timeout=max(60.0, args.agents / args.register_rate * 3))
-        registered_in = time.monotonic() - t0
-        ready_in = await api.log_in(numbers, registered=True)
+        pool, registered_in, ready_in = await start_pool(args, stack, run_dir, api, numbers)
         step = max(1, len(numbers) // max(1, args.ws_agents)) if args.ws_agents else 0
         watched = numbers[::step][: args.ws_agents] if step else []
         await feeds.open(api, watched)
@@ -495,16 +538,14 @@ async def flow(args: argparse.Namespace, stack: Stack, run_dir: Path) -> int:
               f" {net[2] * per_call:.1f}")
         print(f"  machine {100 * (m1[0] - m0[0]) / max(m1[1] - m0[1], 1e-9):.0f}% busy while the callers ran"
               f" (every process on it); {read_s:.1f} s to read the calls back")
-        warnings = daemon_log_summary(stack, since=log_since)
-        if warnings:
-            print("  daemon warnings and errors during the run:")
-            print("\n".join(warnings))
+        print_daemon_warnings(stack, since=log_since)
         ok = run.failed == 0 and run.completed == run.offered and f.outcomes.get("answered", 0) == run.offered
         status = 0 if ok else 1
     finally:
         await feeds.close()
         await api.close()
-        await pool.stop()
+        if pool is not None:
+            await pool.stop()
     return status
 
 
@@ -581,31 +622,34 @@ async def hold(args: argparse.Namespace, stack: Stack, run_dir: Path) -> int:
         print(f"  announcements during the window: {total} to {heard} of {len(details)} callers"
               f" ({total / window:.1f} per s; every {args.announce_every:g} s each would be {waiting / args.announce_every:.1f} per s)")
         print(f"  outcomes: {dict(outcomes.most_common())}")
-        warnings = daemon_log_summary(stack, since=log_since)
-        if warnings:
-            print("  daemon warnings and errors during the run:")
-            print("\n".join(warnings))
+        print_daemon_warnings(stack, since=log_since)
         status = 0 if run.failed == 0 and min(ch0, ch1) >= n else 1
     finally:
         await api.close()
     return status
 
 
-async def main(args: argparse.Namespace) -> int:
+BenchTest = Callable[[argparse.Namespace, Stack, Path], Awaitable[int]]
+
+
+async def run_bench(args: argparse.Namespace, test: BenchTest, *, prefix: str, max_call_seconds: float,
+                    title: str = "callcore queue bench", **env: str) -> int:
+    """Runs ``test`` against its own Asterisk and daemon (the IVR flow, the always-open shipped menu,
+    the bench's queues file, ``env`` on top) in a fresh run folder, stops both, and removes the
+    folder unless ``--keep``/``--py-spy``; the test's exit status."""
     fds = raise_fd_limit()
-    run_dir = bench_run_dir(args, prefix="callcore-queue-bench-")
-    max_call = (args.hold / args.hold_cps + args.hold_settle + args.hold_window + 120) if args.hold else args.call_timeout + 60
+    run_dir = bench_run_dir(args, prefix=prefix)
     stack = bench_stack(args, run_dir, CALLCORE_FLOW="ivr", CALLCORE_IVR_DIR=str(run_dir / "ivr"),
                         CALLCORE_QUEUES_FILE=str(run_dir / "queues.yaml"),
-                        CALLCORE_ASTERISK_MAX_CALL_SECONDS=str(int(max_call)))
+                        CALLCORE_ASTERISK_MAX_CALL_SECONDS=str(int(max_call_seconds)), **env)
     text = always_open(SHIPPED.read_text(encoding="utf-8"))
     route, queue = menu_route(text, None if args.key == "none" else args.key)
     if queue != QUEUE:
         raise SystemExit(f"key {args.key} reaches queue {queue!r}, the bench fills {QUEUE!r}")
     await prepare_menu(stack, None)  # the always-open shipped menu in the run folder, its prompts synthesized
-    header(args, stack, run_dir, route, queue, fds)
+    header(args, stack, run_dir, route, queue, fds, title=title)
     try:
-        status = await (hold(args, stack, run_dir) if args.hold else flow(args, stack, run_dir))
+        status = await test(args, stack, run_dir)
     finally:
         await stack.stop_daemon()
         await stack.stop_asterisk()
@@ -616,11 +660,14 @@ async def main(args: argparse.Namespace) -> int:
     return status
 
 
-def parse(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    common_arguments(p, cps=5, call_timeout=90, spy_file="py-spy-queues.txt / py-spy-hold.txt")
-    p.add_argument("--agents", type=int, default=60, help="agents registered by the pool (2001...; default 60)")
-    p.add_argument("--talk", type=float, default=10.0, help="seconds an agent talks before hanging up (default 10)")
+async def main(args: argparse.Namespace) -> int:
+    max_call = (args.hold / args.hold_cps + args.hold_settle + args.hold_window + 120) if args.hold else args.call_timeout + 60
+    return await run_bench(args, hold if args.hold else flow, prefix="callcore-queue-bench-", max_call_seconds=max_call)
+
+
+def agent_arguments(p: argparse.ArgumentParser, *, talk: float | None, talk_help: str) -> None:
+    """The options of the agents, the queue and the callers' key, shared with ``bench/recorded_calls.py``."""
+    p.add_argument("--talk", type=float, default=talk, help=talk_help)
     p.add_argument("--answer-after", type=float, default=0.5, help="seconds an agent's phone rings before answering")
     p.add_argument("--wrap-up", type=float, default=1.0, help="the queue's wrap-up seconds (default 1)")
     p.add_argument("--ring-timeout", type=float, default=15.0, help="the queue's ring timeout (default 15)")
@@ -630,17 +677,28 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--key", default="1", help="the key callers press in the welcome menu, or 'none' (default 1)")
     p.add_argument("--key-via", choices=("info", "rfc2833"), default="info", help="SIP INFO (default) or RFC 2833 pcaps")
     p.add_argument("--key-after-ms", type=int, default=2500, help="pause between the ACK and the key (default 2500)")
-    p.add_argument("--ws-agents", type=int, default=20, help="agents whose live feed is opened for the screen pop (default 20)")
     p.add_argument("--register-rate", type=float, default=100.0, help="REGISTERs per second of the pool (default 100)")
     p.add_argument("--pool-trace", action="store_true", help="the agent pool logs every SIP message (pool/; with --keep)")
+
+
+def check_key(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    if args.key != "none" and (len(args.key) != 1 or args.key not in "0123456789*#"):
+        p.error("--key is one key or 'none'")
+
+
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    common_arguments(p, cps=5, call_timeout=90, spy_file="py-spy-queues.txt / py-spy-hold.txt")
+    p.add_argument("--agents", type=int, default=60, help="agents registered by the pool (2001...; default 60)")
+    agent_arguments(p, talk=10.0, talk_help="seconds an agent talks before hanging up (default 10)")
+    p.add_argument("--ws-agents", type=int, default=20, help="agents whose live feed is opened for the screen pop (default 20)")
     p.add_argument("--hold", type=int, default=0, help="run the hold test with this many waiting callers instead")
     p.add_argument("--hold-cps", type=float, default=50.0, help="arrival rate of the hold test's callers (default 50)")
     p.add_argument("--hold-settle", type=float, default=15.0, help="seconds after the ramp to let every caller enter")
     p.add_argument("--hold-window", type=float, default=30.0, help="seconds over which CPU is read while all wait")
     p.add_argument("--cold-prompts", action="store_true", help="hold: do not synthesize the position announcements ahead")
     args = p.parse_args(argv)
-    if args.key != "none" and (len(args.key) != 1 or args.key not in "0123456789*#"):
-        p.error("--key is one key or 'none'")
+    check_key(p, args)
     return args
 
 

@@ -14,6 +14,8 @@ What the pool saw is written by SIPp's ``<log>`` action (``-trace_logs``), one l
 ``registered <number>``, ``invite <number> <call-id>``, ``answered ...``, ``cancelled ...``,
 ``bye_sent ...``, ``bye_received ...``; ``registered()`` and ``counts()`` read it. The pool sends
 no RTP; Asterisk's RTP goes to the pool's media port, which SIPp does not read (the kernel drops it).
+With ``extra=["-rtp_echo"]`` SIPp reads that port and sends every packet back where it came from:
+each phone speaks back what it hears (``bench/recorded_calls.py``).
 """
 
 from __future__ import annotations
