@@ -10,16 +10,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field
 
 from callcore.api.router import ApiRequest, Router
-from callcore.api.validation import InputModel, Instant
+from callcore.api.validation import InputModel
 from callcore.callbacks.clicktodial import ClickToDial
 from callcore.callbacks.models import CallbackAttempt, CallbackTask
 from callcore.callbacks.services import CallbackService
 from callcore.core.identity import AGENT, FLOOR_MANAGERS, PHONE_ROLES, STATS_READERS
 from callcore.core.privacy import mask_phone
 from callcore.queues.http import acting_agent
+from callcore.queues.http_figures import PeriodQuery
 
 router = Router("/api/v1")
 ID = r"^[A-Za-z0-9-]{1,36}$"
@@ -85,17 +86,6 @@ class CancelIn(InputModel):
     reason: str = Field(min_length=1, max_length=32, description="why no callback is needed")
 
 
-class FiguresQuery(InputModel):
-    since: Instant = Field(alias="from")
-    until: Instant = Field(alias="to")
-
-    @model_validator(mode="after")
-    def _period(self) -> FiguresQuery:
-        if self.until <= self.since:
-            raise ValueError("to must be after from")
-        return self
-
-
 class OriginateIn(InputModel):
     number: str = Field(min_length=3, max_length=24, description="the citizen's number (digits)")
     ticket_id: str | None = Field(default=None, max_length=36, pattern=ID,
@@ -116,9 +106,9 @@ async def list_tasks(req: ApiRequest[Any, TaskQuery]) -> TaskPage:
     return TaskPage(items=[TaskOut.of(t, whole=False) for t in rows], limit=q.limit, offset=q.offset)
 
 
-@router.get("/callbacks/figures", summary="Callback figures over a period", tags=("callbacks",), query=FiguresQuery,
+@router.get("/callbacks/figures", summary="Callback figures over a period", tags=("callbacks",), query=PeriodQuery,
             roles=STATS_READERS | FLOOR_MANAGERS)
-async def figures(req: ApiRequest[Any, FiguresQuery]) -> dict[str, Any]:
+async def figures(req: ApiRequest[Any, PeriodQuery]) -> dict[str, Any]:
     return await req.ctx.get(CallbackService).figures(req.query.since, req.query.until)
 
 

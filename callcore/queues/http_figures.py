@@ -34,17 +34,26 @@ def _local_midnight(value: Any) -> Any:
 LocalInstant = Annotated[Instant, BeforeValidator(_local_midnight)]
 
 
-class FiguresQuery(InputModel):
+class PeriodQuery(InputModel):
+    """The period of a report (these call figures, the callbacks' figures): ``from`` and ``to``."""
+
     since: LocalInstant = Field(alias="from", description="start of the period, included: an instant with its "
                                 "offset (2026-03-02T08:00:00+08:00) or a day (2026-03-02: its 00:00 in Beijing)")
     until: LocalInstant = Field(alias="to", description="end of the period, excluded; the same forms")
+
+    @model_validator(mode="after")
+    def _period(self) -> PeriodQuery:
+        if self.until <= self.since:
+            raise ValueError("to must be after from")
+        return self
+
+
+class FiguresQuery(PeriodQuery):
     by: Literal["hour", "day", "queue", "agent", "total"] = Field(
         default="total", description="the buckets: local hour or day of arrival, queue, agent, or one total")
 
     @model_validator(mode="after")
-    def _period(self) -> FiguresQuery:
-        if self.until <= self.since:
-            raise ValueError("to must be after from")
+    def _length(self) -> FiguresQuery:
         if self.until - self.since > MAX_PERIOD:
             raise ValueError("the period is at most ten years")
         if self.by == "hour" and self.until - self.since > MAX_HOURLY_PERIOD:
