@@ -256,16 +256,7 @@ class QueueHandoff(HandoffTarget):
         await self._quiet(session)
         session.event(ev.ANNOUNCEMENT, kind=ev.ANNOUNCE_POSITION, position=position, expected_seconds=expected,
                       text=text)
-        play = asyncio.ensure_future(session.play([sound(path)], name="queue_position", last=True))
-        try:
-            waiting: set[asyncio.Future[Any]] = {play, waiter.answered}
-            done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
-            if play not in done:
-                await session.stop_playbacks()
-            await play
-        finally:
-            if not play.done():
-                play.cancel()
+        await self._play_racing(session, waiter, path, name="queue_position", interrupt=None)
         if self._offering() and not waiter.answered.done() and await self._offer(session, waiter, quiet=True):
             return True
         if not waiter.answered.done():
@@ -351,8 +342,13 @@ class QueueHandoff(HandoffTarget):
         except PromptError as exc:
             log.error("callback prompt not synthesized: %s", exc)
             return None
-        play = asyncio.ensure_future(session.play([sound(path)], interrupt_digits=interrupt or None,
-                                                  name="callback_offer", last=True))
+        return await self._play_racing(session, waiter, path, name="callback_offer", interrupt=interrupt or None)
+
+    @staticmethod
+    async def _play_racing(session: CallSession, waiter: Waiter, path: Path, *, name: str,
+                           interrupt: str | None) -> str | None:
+        """Plays ``path`` to its end (or a key in ``interrupt``), cut short when an agent answers."""
+        play = asyncio.ensure_future(session.play([sound(path)], interrupt_digits=interrupt, name=name, last=True))
         try:
             racing: set[asyncio.Future[Any]] = {play, waiter.answered}
             done, _ = await asyncio.wait(racing, return_when=asyncio.FIRST_COMPLETED)
