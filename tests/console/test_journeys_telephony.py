@@ -232,7 +232,9 @@ async def test_an_agent_rung_for_a_callback_task_sees_which_attempt_and_the_citi
         await log_in(page, stack, agent_user, "agent")
         await expect(page.locator("[data-test=agent-status]")).to_have_text("未签入")
         await page.keyboard.press("F2")
-        await expect(page.locator("[data-test=agent-status]")).to_have_text("就绪")
+        # The task is already due: the dialer may ring the agent the instant they are ready, so 就绪 can
+        # last too briefly for the page to be seen showing it; what counts is that the desk left 未签入.
+        await expect(page.locator("[data-test=agent-status]")).to_have_text(re.compile("就绪|振铃中|通话中"))
         # The dialer rings the agent for the task: the screen pop says it is a callback, and which try.
         await expect(page.locator("[data-test=pop-callback]")).to_contain_text("回拨任务：第1次", timeout=30_000)
         await expect(page.locator("[data-test=screen-pop]")).to_contain_text("回拨")
