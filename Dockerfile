@@ -7,14 +7,15 @@ RUN apt-get update \
  && useradd --create-home --uid 10001 callcore
 
 WORKDIR /app
-COPY pyproject.toml README.md ./
+COPY pyproject.toml requirements.lock README.md ./
 COPY callcore ./callcore
 COPY agi_scripts ./agi_scripts
 COPY db ./db
 COPY ivr ./ivr
+COPY queues ./queues
 COPY asterisk-conf ./asterisk-conf
 # Editable so migrations (db/), menus (ivr/) and templates (asterisk-conf/) are found beside the code.
-RUN pip install --no-cache-dir -e . && mkdir -p /var/lib/callcore && chown callcore /var/lib/callcore
+RUN pip install --no-cache-dir -r requirements.lock && pip install --no-cache-dir --no-deps -e . && mkdir -p /var/lib/callcore && chown callcore /var/lib/callcore
 
 USER callcore
 # Secrets come from the environment (CALLCORE_ARI_PASSWORD, CALLCORE_AMI_SECRET, CALLCORE_API_TOKEN; agents'
