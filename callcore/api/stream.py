@@ -12,6 +12,7 @@ from pydantic import Field
 
 from callcore.api.router import ApiRequest, Router, dump
 from callcore.api.validation import InputModel
+from callcore.core.identity import STREAM_WATCHERS
 from callcore.core.privacy import mask_fields, mask_phone
 
 router = Router("/api/v1")
@@ -36,7 +37,11 @@ def matches(item: dict[str, Any], q: StreamQuery) -> bool:
 Relay = Callable[[dict[str, Any]], dict[str, Any] | None]
 
 
-@router.get("/events/stream", summary="Stream live call events over a WebSocket", tags=("ops",), query=StreamQuery)
+# Every call's events, as they happen: the floor's (and ``callcore tail``'s, with the admin token) only. Agents
+# have their own feed, the wallboard its figures; the ``caller`` filter (a whole number) would otherwise
+# let anyone learn whether a given citizen is calling right now.
+@router.get("/events/stream", summary="Stream live call events over a WebSocket", tags=("ops",), query=StreamQuery,
+            roles=STREAM_WATCHERS, responses={403: "only supervisors and admins watch every call"})
 async def stream(req: ApiRequest[Any, StreamQuery]) -> web.WebSocketResponse:
     def ops_view(item: dict[str, Any]) -> dict[str, Any] | None:
         if not matches(item, req.query):

@@ -12,8 +12,9 @@ from callcore.api.router import ApiRequest, Router
 from callcore.api.validation import InputModel
 from callcore.calls import queries
 from callcore.calls.models import Call
+from callcore.calls.scope import CallScopes
 from callcore.core.identity import CENTER
-from callcore.core.privacy import mask_phone
+from callcore.core.privacy import mask_fields, mask_phone
 
 router = Router("/api/v1")
 
@@ -85,26 +86,34 @@ class CallDetail(CallOut):
     timeline: list[CallEventOut]
 
 
-@router.get("/calls", summary="List calls", tags=("calls",), query=CallQuery, response=CallPage)
+@router.get("/calls", summary="List the calls the user may see", tags=("calls",), query=CallQuery,
+            response=CallPage)
 async def list_calls(req: ApiRequest[Any, CallQuery]) -> CallPage:
     q = req.query
+    scope = await req.ctx.get(CallScopes).condition(req.user)
     rows, total = await queries.list_calls(
         req.ctx.db,
         queries.CallFilter(since=q.since, until=q.until, caller=q.caller, status=q.status, direction=q.direction,
-                            limit=q.limit, offset=q.offset),
+                            limit=q.limit, offset=q.offset, scope=scope),
     )
     # numbers are masked in lists whatever the role.
     return CallPage(items=[CallOut.of(c, whole_number=False) for c in rows], total=total, limit=q.limit, offset=q.offset)
 
 
 @router.get("/calls/{call_id}", summary="Get a call with its timeline", tags=("calls",), response=CallDetail,
-            responses={404: "no such call"})
+            responses={404: "no such call, or not one the user may see"})
 async def get_call(req: ApiRequest[Any, Any]) -> CallDetail:
-    found = await queries.get_call(req.ctx.db, req.path["call_id"])
+    scope = await req.ctx.get(CallScopes).condition(req.user)
+    found = await queries.get_call(req.ctx.db, req.path["call_id"], scope)
     if found is None:
         raise NotFound(f"call {req.path['call_id']} not found")
     call, events = found
-    base = CallOut.of(call, whole_number=req.user.role in CENTER)
-    return CallDetail(**base.model_dump(), timeline=[CallEventOut.model_validate(e, from_attributes=True) for e in events])
+    whole = req.user.role in CENTER
+    base = CallOut.of(call, whole_number=whole)
+    timeline = [CallEventOut.model_validate(e, from_attributes=True) for e in events]
+    if not whole:
+        # The timeline repeats the number (the arrival, transfers, callbacks): masked like the call's own field.
+        timeline = [t.model_copy(update={"data": mask_fields(t.data)}) for t in timeline]
+    return CallDetail(**base.model_dump(), timeline=timeline)
 
 

@@ -14,6 +14,7 @@ from callcore.calls.door import HOTLINE_CONTEXT, Door
 from callcore.calls.fallback import FallbackImporter
 from callcore.calls.journal import CallJournal
 from callcore.calls.reconcile import Reconciler
+from callcore.calls.scope import CallScopes
 from callcore.calls.stasis import StasisApp
 from callcore.calls.welcome import WelcomeFlow
 from callcore.plugin import AmiHandler, Plugin, StasisHandler
@@ -33,6 +34,7 @@ class CallsPlugin(Plugin):
         self.journal = ctx.provide(CallJournal(ctx.db, settings.spool_file, ctx.bus,
                                                short_abandon_seconds=settings.calls.short_abandon_seconds))
         ctx.journal = self.journal
+        ctx.provide(CallScopes())  # the capabilities above add who sees which calls
         ari = ctx.get(AriClient)
         fallback = (HOTLINE_CONTEXT, settings.asterisk.hotline, "fallback")
         self.stasis = ctx.provide(StasisApp(ari=ari, journal=self.journal, fallback=fallback))

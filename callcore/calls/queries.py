@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, func, select
 
 from callcore.calls.models import Call, CallEvent
 from callcore.store.db import Database
@@ -20,10 +20,14 @@ class CallFilter:
     status: str | None = None
     limit: int = 50
     offset: int = 0
+    # The calls the reader may see at all (``callcore.calls.scope``); None: every call.
+    scope: ColumnElement[bool] | None = None
 
 
 def _filtered(f: CallFilter) -> Select[Call]:
     q = select(Call)
+    if f.scope is not None:
+        q = q.where(f.scope)
     if f.since is not None:
         q = q.where(Call.arrived_at >= f.since)
     if f.until is not None:
@@ -45,9 +49,15 @@ async def list_calls(db: Database, f: CallFilter) -> tuple[list[Call], int]:
         return list(rows), int(total or 0)
 
 
-async def get_call(db: Database, call_id: str) -> tuple[Call, list[CallEvent]] | None:
+async def get_call(db: Database, call_id: str, scope: ColumnElement[bool] | None = None,
+                   ) -> tuple[Call, list[CallEvent]] | None:
+    """The call and its timeline; None when there is no such call or ``scope`` hides it (the same
+    answer, so a reader cannot learn that a call they may not see exists)."""
     async with db.session() as s:
-        call = await s.get(Call, call_id)
+        q = select(Call).where(Call.id == call_id)
+        if scope is not None:
+            q = q.where(scope)
+        call = await s.scalar(q)
         if call is None:
             return None
         events = await s.scalars(

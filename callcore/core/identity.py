@@ -27,6 +27,11 @@ FLOOR_MANAGERS = frozenset({SUPERVISOR, ADMIN})
 ADMINS = frozenset({ADMIN})
 # Who reads every ticket (a handler reads only the department's).
 READ_ALL = frozenset({AGENT, DISPATCHER, SUPERVISOR, LEADER, ADMIN, SYSTEM})
+# Who sees every call in the call list and its timeline (an agent sees its queues' calls, a handler the
+# calls behind its department's tickets: ``callcore.calls.scope``).
+EVERY_CALL = frozenset({DISPATCHER, SUPERVISOR, LEADER, ADMIN, SYSTEM})
+# Who watches the live stream of every call's events (ops): the floor.
+STREAM_WATCHERS = FLOOR_MANAGERS
 # Who reads the statistics.
 STATS_READERS = frozenset({LEADER, SUPERVISOR, DISPATCHER, ADMIN})
 # Whole personal values, each view audited (A-2): handlers call citizens back, so they may see the phone.

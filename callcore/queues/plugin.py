@@ -11,12 +11,15 @@ from callcore.ami.client import AmiClient
 from callcore.ami.errors import AmiError
 from callcore.api.router import Router
 from callcore.ari.client import AriClient
+from callcore.calls.scope import CallScopes
 from callcore.calls.session import CallSession
 from callcore.calls.stasis import StasisApp
+from callcore.core.identity import AGENT
 from callcore.core.jobs import PeriodicJob
 from callcore.ivr.types import HandoffTarget
 from callcore.plugin import AmiHandler, Plugin
 from callcore.queues import http, http_admin, http_figures, http_queues
+from callcore.queues.call_access import AgentCalls
 from callcore.queues.card import CallerCard, caller_card
 from callcore.queues.catalog import QueueCatalog
 from callcore.queues.directory import AgentDirectory
@@ -67,6 +70,8 @@ class QueuesPlugin(Plugin):
         ctx = self.ctx
         settings = ctx.settings
         self.catalog = ctx.provide(QueueCatalog(settings.queues_file))
+        if ctx.has(CallScopes):
+            ctx.get(CallScopes).add(AGENT, AgentCalls(ctx.db, self.catalog))
         stasis = ctx.get(StasisApp)
         self.service = ctx.provide(QueueService(ari=ctx.get(AriClient), stasis=stasis, db=ctx.db, bus=ctx.bus,
                                                 queues=self.catalog))

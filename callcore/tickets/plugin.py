@@ -7,10 +7,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from callcore.api.router import Router
+from callcore.calls.scope import CallScopes
 from callcore.config import NotifySettings
+from callcore.core.identity import HANDLER
 from callcore.core.jobs import PeriodicJob
 from callcore.plugin import Plugin
 from callcore.tickets import http, http_admin, http_open311, http_public
+from callcore.tickets.call_access import handler_calls
 from callcore.tickets.http_public import PublicLimiter
 from callcore.tickets.outbox import OutboxRelay, Sender
 from callcore.tickets.scheduler import UrgeScheduler
@@ -38,6 +41,8 @@ class TicketsPlugin(Plugin):
         self.service = ctx.provide(TicketService(ctx.db, settings))
         ctx.provide(PublicLimiter(settings.public_lookups_per_minute, 60.0))
         self.sender = default_sender(ctx.settings.notify)
+        if ctx.has(CallScopes):
+            ctx.get(CallScopes).add(HANDLER, handler_calls)
 
     def routers(self) -> Sequence[Router]:
         return (http.router, http_public.router, http_open311.router, http_admin.router)
