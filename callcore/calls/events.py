@@ -34,6 +34,7 @@ flows that emit and the reports that count. One spelling per name: capabilities 
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
@@ -143,3 +144,16 @@ class CallEventRecord:
             type=raw["type"],
             data=dict(raw.get("data") or {}),
         )
+
+
+# The namespace of call ids derived from channel ids (``call_id_for``): fixed forever.
+_CHANNEL_CALLS: Final = uuid.UUID("5b0c6f3e-9a51-4d0e-8c3a-96881ca11c0e")
+
+
+def call_id_for(channel_id: str) -> str:
+    """The call id of a citizen's channel entering the Stasis app, derived from the channel (Asterisk's
+    unique id: ``<epoch>.<n>``, prefixed by its ``systemname`` when several Asterisks share a store).
+
+    A restarted daemon resuming the parked channel gets the same id without asking the store, so a
+    database outage during the restart cannot open a second row for the call (issue 12)."""
+    return str(uuid.uuid5(_CHANNEL_CALLS, channel_id))

@@ -1,7 +1,8 @@
 """Writes call events to the store as they happen, and never loses one.
 
-Producers call ``emit`` (no I/O, never blocks a call flow). One writer task drains the queue
-in batches. When the database is down the batch goes to an append-only spool file (fsync'ed)
+Producers call ``emit`` (never blocks a call flow: the only I/O is one append to the write-ahead
+log, ``wal.py``, so a daemon killed before a batch is written loses no event). One writer task
+drains the queue in batches. When the database is down the batch goes to an append-only spool file (fsync'ed)
 and every later event follows it there, so order is kept; the writer replays the spool with
 capped backoff until the database answers again.
 
@@ -33,6 +34,7 @@ from callcore.calls import outcomes
 from callcore.calls.models import Call, CallEvent
 from callcore.calls.events import CallEventRecord
 from callcore.calls.outcomes import Outcome, TimelineEvent
+from callcore.calls.wal import WriteAheadLog
 from callcore.store.base import utcnow
 from callcore.store.db import OUTAGE_ERRORS, Database
 
@@ -163,16 +165,22 @@ class CallJournal:
         self._retry_delay = 0.5
         self._callers: dict[str, str] = {}
         self.written = 0
+        self._wal = WriteAheadLog(Path(f"{spool}.wal"))
+        if self._wal.left or self.spooled:
+            self._idle.clear()  # a stopped process's events are not in the store yet
 
     # -- producers -------------------------------------------------------------------------
-    def new_call_id(self) -> str:
-        return str(uuid.uuid4())
+    def new_call_id(self, channel_id: str | None = None) -> str:
+        """A new call's id; a citizen's channel entering the Stasis app gets the one derived from the
+        channel (``events.call_id_for``), so a restart resuming it needs no look-up."""
+        return ev.call_id_for(channel_id) if channel_id else str(uuid.uuid4())
 
     def emit(self, call_id: str, type_: str, data: dict[str, Any] | None = None, *, at: datetime | None = None) -> CallEventRecord:
         record = CallEventRecord(
             id=str(uuid.uuid4()), call_id=call_id, seq=next(self._seq), at=at or utcnow(), type=type_, data=data or {}
         )
         self._idle.clear()
+        self._wal.append(json.dumps(record.to_json(), ensure_ascii=False) + "\n")
         self._queue.put_nowait(record)
         if self.bus is not None:
             if type_ == ev.ARRIVED:
@@ -203,6 +211,8 @@ class CallJournal:
         try:
             if self.spooled:
                 await self._replay()
+            if self._wal.left:
+                await self._recover()
             while True:
                 # Before waiting, not after a batch: a replay at start-up also empties the backlog.
                 if self._queue.empty() and not self.spooled:
@@ -210,14 +220,17 @@ class CallJournal:
                 batch = await self._next_batch(timeout=self._retry_delay if self.spooled else None)
                 if self.spooled:
                     if batch:
+                        taken = self._rotate_if_drained()
                         await self._append_spool(batch)
                         batch = []
+                        self._release(taken)
                     await self._replay()
                 elif batch:
                     if len(batch) < BATCH:
                         # Cancelled here, ``batch`` is spooled with the rest (below).
                         await asyncio.sleep(LINGER)
                         self._drain_into(batch)
+                    taken = self._rotate_if_drained()
                     try:
                         await self._store(batch, known_new=True)
                     except OUTAGE_ERRORS as exc:
@@ -229,6 +242,7 @@ class CallJournal:
                         log.exception("journal: %d events not written; spooled", len(batch))
                         await self._append_spool(batch)
                     batch = []
+                    self._release(taken)
         except asyncio.CancelledError:
             # Written or not, these are kept: a replay of events already stored changes nothing.
             pending = batch + [self._queue.get_nowait() for _ in range(self._queue.qsize())]
@@ -236,7 +250,51 @@ class CallJournal:
                 lines = "".join(json.dumps(r.to_json(), ensure_ascii=False) + "\n" for r in pending)
                 self._append_sync(lines)
                 log.info("journal stopped: %d events kept in the spool", len(pending))
+            # Everything emitted so far is stored or spooled; what is emitted after this is kept in
+            # the new segment for the next start.
+            self._wal.release(self._wal.rotate())
             raise
+
+    def _rotate_if_drained(self) -> int | None:
+        """With the queue emptied into the batch, every event in the log so far is in it or in an
+        earlier batch: a new segment starts, and the old ones go once this batch is safe."""
+        return self._wal.rotate() if self._queue.empty() else None
+
+    def _release(self, taken: int | None) -> None:
+        if taken is not None:
+            self._wal.release(taken)
+
+    async def _recover(self) -> None:
+        """Events a killed process emitted and may not have stored: stored again (a repeat changes
+        nothing), or spooled behind what is spooled already when the database is down."""
+        left = list(self._wal.left)
+        records = await asyncio.to_thread(self._read, left)
+        log.info("journal: %d events recovered from the write-ahead log of a stopped process", len(records))
+        if records:
+            if self.spooled:
+                await self._append_spool(records)
+            else:
+                try:
+                    for i in range(0, len(records), BATCH):
+                        await self._store(records[i : i + BATCH])
+                except OUTAGE_ERRORS:
+                    await self._append_spool(records)
+        self._wal.release(max(int(p.name.rsplit(".", 1)[1]) for p in left))
+
+    def _read(self, paths: Sequence[Path]) -> list[CallEventRecord]:
+        """Parses spooled or logged events (in a thread: a spool can hold an outage's worth); an
+        unreadable line (torn by a crash) is set aside in ``<spool>.bad`` and the rest kept."""
+        records = []
+        for path in paths:
+            for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+                if not line.strip():
+                    continue
+                try:
+                    records.append(CallEventRecord.from_json(json.loads(line)))
+                except (ValueError, KeyError) as exc:
+                    log.error("%s line %d unreadable (%s); kept in %s.bad", path, n, exc, self.spool)
+                    self._keep_bad(line)
+        return records
 
     async def _next_batch(self, timeout: float | None) -> list[CallEventRecord]:
         try:
@@ -296,14 +354,23 @@ class CallJournal:
             stored: dict[str, dict[str, Any]] = {row.id: dict(row._mapping) for row in result}
             before = {cid: dict(row) for cid, row in stored.items()}
             created: dict[str, dict[str, Any]] = {}
+            kept: list[CallEventRecord] = []
             for r in fresh:
                 row = created.get(r.call_id) or stored.get(r.call_id)
+                if r.type == ev.ARRIVED and r.data.get("resumed") and row is not None:
+                    # A restarted daemon resuming a parked channel it could not look up (the database
+                    # was down) says the call arrived again: the call keeps its one arrival.
+                    continue
+                kept.append(r)
                 if row is None and r.type != ev.ARRIVED:
                     # An event whose call row never arrived (lost producer state): keep it anyway.
                     row = created[r.call_id] = new_row(r.call_id, r.at)
                 new = apply_event(row, r)
                 if new is not None:
                     created[r.call_id] = new
+            fresh = kept
+            if not fresh:
+                return
             if created:
                 await conn.execute(insert(CALLS_TABLE), [_clipped(row) for row in created.values()])
                 before.update((cid, dict(row)) for cid, row in created.items())
@@ -354,17 +421,7 @@ class CallJournal:
             os.fsync(fh.fileno())
 
     async def _replay(self) -> None:
-        raw = await asyncio.to_thread(self.spool.read_text, encoding="utf-8")
-        records = []
-        for n, line in enumerate(raw.splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                records.append(CallEventRecord.from_json(json.loads(line)))
-            except (ValueError, KeyError) as exc:
-                # A torn last line after a crash; everything before it is still replayed.
-                log.error("spool %s line %d unreadable (%s); kept in %s.bad", self.spool, n, exc, self.spool)
-                await asyncio.to_thread(self._keep_bad, line)
+        records = await asyncio.to_thread(self._read, [self.spool])
         try:
             for i in range(0, len(records), BATCH):
                 await self._store(records[i : i + BATCH])

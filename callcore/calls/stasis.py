@@ -117,7 +117,7 @@ class StasisApp:
             # cancelled, the caller left): not a call of its own; its resumer ends it.
             self.tasks.spawn(self.legs[kind](channel), name=f"leg-{channel.id}")
             return
-        call_id = self.journal.new_call_id()
+        call_id = self.journal.new_call_id(channel.id)
         session = self._open(call_id, channel, args=args)
         session.event(
             ev.ARRIVED, channel_id=channel.id, caller_number=channel.caller_number, caller_name=channel.caller_name,
@@ -292,11 +292,14 @@ class StasisApp:
                 stats["resumed"] += 1
                 continue
             call_id = await known_call_id(channel.id) if known_call_id else None
-            session = self._open(call_id or self.journal.new_call_id(), channel, args=args)
+            session = self._open(call_id or self.journal.new_call_id(channel.id), channel, args=args)
             if call_id is None:
+                # Not found: never stored, or the store is down. The channel's own call id is the one the
+                # previous process used, and ``resumed`` lets the journal drop this arrival when that
+                # process's is stored already.
                 session.event(
                     ev.ARRIVED, channel_id=channel.id, caller_number=channel.caller_number,
-                    caller_name=channel.caller_name, dialed=channel.exten, direction=kind, args=args,
+                    caller_name=channel.caller_name, dialed=channel.exten, direction=kind, args=args, resumed=True,
                 )
             session.answered = channel.state == "Up"
             session.resumed = True

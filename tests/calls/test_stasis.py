@@ -29,7 +29,7 @@ class Timeline:
         self.events: list[tuple[str, str, dict[str, Any]]] = []
         self._n = 0
 
-    def new_call_id(self) -> str:
+    def new_call_id(self, channel_id: str | None = None) -> str:
         self._n += 1
         return f"call-{self._n}"
 
