@@ -177,6 +177,11 @@ class Settings:
         """Where Asterisk keeps the messages of the dialplan's fallback (``astspooldir`` is ``<run_dir>/spool``)."""
         return self.run_dir / "spool" / "voicemail" / "callcore" / self.asterisk.hotline
 
+    @property
+    def cdr_ledger_file(self) -> Path:
+        """Asterisk's CDR line per channel (``cdr_custom.conf``; ``astlogdir`` is ``<run_dir>/log``)."""
+        return self.run_dir / "log" / "cdr-custom" / "callcore.csv"
+
     def check(self) -> None:
         """Values the loader cannot type-check on its own."""
         if self.flow not in FLOWS:

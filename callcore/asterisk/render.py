@@ -25,7 +25,7 @@ from callcore.prompts.audio import join, to_asterisk_wav, write_wav
 from callcore.prompts.system import system_prompts
 
 TEMPLATES = Path(os.environ.get("CALLCORE_ASTERISK_TEMPLATES") or Path(__file__).resolve().parents[2] / "asterisk-conf")
-SUBDIRS = ("etc", "var/lib", "spool", "run", "log", "agi-bin", "moh", "sounds")
+SUBDIRS = ("etc", "var/lib", "spool", "run", "log", "log/cdr-custom", "agi-bin", "moh", "sounds")
 # The agents' endpoints, written from the store (``pjsip.conf`` includes it): at render time and
 # after every change to an agent, so it is the one place an agent's SIP account is spelled.
 AGENTS_CONF = "pjsip_agents.conf"
@@ -216,6 +216,8 @@ async def render(settings: Settings, *, agi_routing: bool = True, agents: Sequen
         # Versions with ARI's outbound websockets (22 here) ship res_websocket_client and res_ari needs
         # it; older ones (16) have none: loaded where the installation ships it.
         "websocket_client": (Path(inst.modules_dir) / "res_websocket_client.so").exists(),
+        # Likewise the engine 22.5+ runs cdr_custom on (loaded first, else cdr_custom fails to load).
+        "cdrel_custom": (Path(inst.modules_dir) / "res_cdrel_custom.so").exists(),
     }
     for template in sorted(TEMPLATES.glob("*.j2")):
         target = run_dir / "etc" / template.name.removesuffix(".j2")

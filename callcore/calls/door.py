@@ -63,8 +63,9 @@ What the door cannot know:
   before making a channel (404 for an unknown extension, 488 when no codec is in common;
   ``new_invite`` in ``res/res_pjsip_session.c``).
 - Channels created while the daemon's AMI session was down, or before it started: their
-  ``Newchannel`` was never seen, so if they end before the app they are not stored; a channel whose
-  ``Hangup`` was missed that way is forgotten after ``max_age``.
+  ``Newchannel`` was never seen, so if they end before the app the door does not store them (the
+  CDR ledger does, from Asterisk's own record: ``ledger.py``); a channel whose ``Hangup`` was missed
+  that way is forgotten after ``max_age``.
 - A message left with the fallback while the daemon's ARI was away joins the call the door wrote
   only if the door wrote it (``GRACE`` after the hang-up) before the reconnecting daemon imported
   the message; otherwise the message is imported as a call of its own, and the call counts twice.

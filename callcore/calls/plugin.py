@@ -13,10 +13,13 @@ from callcore.calls import http
 from callcore.calls.door import HOTLINE_CONTEXT, Door
 from callcore.calls.fallback import FallbackImporter
 from callcore.calls.journal import CallJournal
+from callcore.calls.ledger import INTERVAL as LEDGER_INTERVAL
+from callcore.calls.ledger import CdrLedger
 from callcore.calls.reconcile import Reconciler
 from callcore.calls.scope import CallScopes
 from callcore.calls.stasis import StasisApp
 from callcore.calls.welcome import WelcomeFlow
+from callcore.core.jobs import PeriodicJob
 from callcore.plugin import AmiHandler, Plugin, StasisHandler
 from callcore.prompts.system import system_prompts
 
@@ -39,8 +42,11 @@ class CallsPlugin(Plugin):
         fallback = (HOTLINE_CONTEXT, settings.asterisk.hotline, "fallback")
         self.stasis = ctx.provide(StasisApp(ari=ari, journal=self.journal, fallback=fallback))
         importer = FallbackImporter(ctx.db, self.journal, settings.fallback_mailbox_dir, hotline=settings.asterisk.hotline)
+        self.ledger = CdrLedger(path=settings.cdr_ledger_file, offset_file=settings.run_dir / "cdr-ledger.offset",
+                                db=ctx.db, journal=self.journal, context=HOTLINE_CONTEXT)
         self.reconciler = ctx.provide(
-            Reconciler(ari=ari, db=ctx.db, journal=self.journal, stasis=self.stasis, fallback=importer))
+            Reconciler(ari=ari, db=ctx.db, journal=self.journal, stasis=self.stasis, fallback=importer,
+                       ledger=self.ledger))
         self.door = ctx.provide(Door(journal=self.journal, hotline=settings.asterisk.hotline,
                                      max_age=settings.asterisk.max_call_seconds + 60.0))
 
@@ -57,6 +63,10 @@ class CallsPlugin(Plugin):
 
     def routers(self) -> Sequence[Router]:
         return (http.router,)
+
+    def jobs(self) -> Sequence[PeriodicJob]:
+        # Asterisk's CDR also between reconnects: calls while the AMI session alone was down.
+        return (PeriodicJob(name="cdr ledger", job=self.ledger, interval=LEDGER_INTERVAL),)
 
     def stasis_handlers(self) -> Mapping[str, StasisHandler]:
         return {"inbound": self.welcome} if self.ctx.settings.flow == "welcome" else {}

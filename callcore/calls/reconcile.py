@@ -17,6 +17,7 @@ from callcore.calls import events as ev
 from callcore.calls import queries
 from callcore.calls.fallback import FallbackImporter
 from callcore.calls.journal import CallJournal
+from callcore.calls.ledger import CdrLedger
 from callcore.calls.models import Call
 from callcore.calls.stasis import StasisApp
 from callcore.store.db import OUTAGE_ERRORS, Database
@@ -26,12 +27,13 @@ log = logging.getLogger(__name__)
 
 class Reconciler:
     def __init__(self, *, ari: AriClient, db: Database, journal: CallJournal, stasis: StasisApp,
-                 fallback: FallbackImporter) -> None:
+                 fallback: FallbackImporter, ledger: CdrLedger | None = None) -> None:
         self.ari = ari
         self.db = db
         self.journal = journal
         self.stasis = stasis
         self.fallback = fallback
+        self.ledger = ledger
 
     async def __call__(self) -> None:
         try:
@@ -45,6 +47,11 @@ class Reconciler:
             log.info("reconciled: %d resumed, %d vanished, %d closed from the store", stats["resumed"], stats["vanished"], stale)
         # Messages callers left while the daemon was away (or after it handed them back) become calls.
         await self.fallback.run()
+        if self.ledger is not None:
+            # Then what Asterisk handled while the daemon heard nothing (its CDR), once the journal
+            # has stored what the steps above wrote.
+            await self.journal.wait_idle()
+            await self.ledger.run_once()
 
     async def call_id_of(self, channel_id: str) -> str | None:
         """The active call stored for a channel, so a resumed channel continues its row."""

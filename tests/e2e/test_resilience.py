@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import signal
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 from harness import sipp
@@ -122,6 +123,31 @@ async def test_daemon_not_running_the_caller_hears_the_fallback_and_leaves_a_mes
         assert await _types(stack, row["id"]) == ["arrived", "answered", "voicemail_left", "ended"]
         detail = await stack.call_detail(row["id"])
         assert detail["stage"] == "voicemail" and (detail["outcome"], detail["loss_stage"]) == ("left_by_choice", None), detail
+    finally:
+        await stack.stop_daemon()
+
+
+async def test_daemon_not_running_a_caller_who_hangs_up_before_the_message_is_still_stored(
+        stack: Stack, sipp_dir: Path) -> None:
+    """Nobody but Asterisk heard this call (no ARI, no AMI, no message): its CDR line brings it into
+    the store when the daemon is back (callcore/calls/ledger.py), once, at Asterisk's times."""
+    await stack.stop_daemon()
+    result = await sipp.call(stack.sip, [sipp.Pause(3_000), sipp.HangUp()], workdir=sipp_dir, caller="13922220006")
+    assert result.ok, result.output
+    cdr = stack.run_dir / "log" / "cdr-custom" / "callcore.csv"
+    assert "13922220006" in cdr.read_text(errors="replace")
+    await stack.start_daemon()
+    try:
+        # Read once the line has settled (10 s after the hang-up): at the reconnect or the next round.
+        [row] = await stack.wait_for_calls(1, caller="13922220006", timeout=60)
+        assert await _types(stack, row["id"]) == ["arrived", "answered", "handed_off", "ended"]
+        detail = await stack.call_detail(row["id"])
+        assert detail["timeline"][0]["data"]["via"] == "cdr"
+        assert detail["outcome"] is not None and 2.0 < (
+            datetime.fromisoformat(detail["ended_at"]) - datetime.fromisoformat(detail["arrived_at"])).total_seconds() < 6.0
+        # Read once: no second row however often the ledger runs.
+        await asyncio.sleep(1.0)
+        assert len(await stack.calls(status="ended", caller="13922220006")) == 1
     finally:
         await stack.stop_daemon()
 
