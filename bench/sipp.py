@@ -80,14 +80,17 @@ async def run_uac(
 ) -> SippRun:
     """Places ``calls`` calls at ``cps`` and waits for SIPp to finish them all.
 
-    ``steps`` come after the ACK; the call always ends waiting for the hotline's BYE.
+    ``steps`` come after the ACK; the call ends waiting for the hotline's BYE, unless the caller
+    hangs up (the last step is ``HangUp``).
     """
     workdir.mkdir(parents=True, exist_ok=True)
     sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sink.bind(("127.0.0.1", 0))
     try:
         xml = workdir / "uac.xml"
-        script = [*(steps or []), scenarios.ExpectHangup(int(call_timeout_s * 1000))]
+        script = list(steps or [])
+        if not script or not isinstance(script[-1], scenarios.HangUp):
+            script.append(scenarios.ExpectHangup(int(call_timeout_s * 1000)))
         xml.write_text(
             scenarios.scenario(script, caller="1390000[call_number]", media_port=str(sink.getsockname()[1])),
             encoding="utf-8",

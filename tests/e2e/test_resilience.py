@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 from harness import sipp
-from tests.e2e.postgres import OwnPostgres
+from harness.postgres import OwnPostgres
 from harness.stack import Stack, free_port
 
 
