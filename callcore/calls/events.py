@@ -15,7 +15,8 @@ flows that emit and the reports that count. One spelling per name: capabilities 
 - ``talk_ended``: agent, by (one of TALK_ENDED_BY), wrap_up (seconds of wrap-up the queue gives the
   agent after this call); the caller–agent conversation is over (before ``ended``, and before a
   survey: that is not handle time).
-- ``queue_entered``: queue, position (1-based place in that queue's line), priority, seq (tie-break).
+- ``queue_entered``: queue, position (1-based place in that queue's line), priority, seq (tie-break);
+  ``again`` when an agent picked up and let the call go before the conversation (back in the same place).
 - ``agent_ringing``: queue, agent, attempt (1-based count of rings for this caller).
 - ``agent_ring_ended``: queue, agent, reason (one of RING_REASONS).
 - ``announcement``: kind (one of ANNOUNCEMENT_KINDS), position, expected_seconds, text.

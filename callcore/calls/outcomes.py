@@ -9,7 +9,10 @@ answered it) and decides by precedence, first match wins:
 
 1. ``answered``: an agent picked up (``agent_answered``, or ``talk_started``). Not the journal's
    ``answered``, which is the daemon answering the channel. A caller who hangs up while hearing
-   the agent's number (T-7) was still answered: the agent was there.
+   the agent's number (T-7) was still answered: the agent was there. When an agent picks up and lets
+   the call go before the conversation (the caller is put back in the line: a second
+   ``queue_entered``), that pick-up is not the answer: the agent the caller talks to is, at the
+   moment they picked up; a caller who then gives up is not answered.
 2. ``refused``: a ``refused`` event (blacklist, abusive repeat calls, channel limit, overload).
 3. ``queue_timeout``: the queue let go of the caller at max_wait (``queue_left reason=timeout``),
    whatever followed (a message left then still counts here: the caller did not choose to leave).
@@ -127,6 +130,9 @@ class _Walk:
     last_rung: str | None = None
     answered_at: datetime | None = None
     agent: str | None = None
+    # An agent picked up, the conversation not begun: the answer if the talk follows (or nothing
+    # else does); forgotten when the caller is put back in the line (the agent let the call go).
+    picked_up: tuple[datetime, str | None] | None = None
     talk_ended_at: datetime | None = None
     wrap_up: float = 0.0
     refused: bool = False
@@ -144,6 +150,8 @@ class _Walk:
             self.entered_at = self.entered_at or e.at
             self.in_queue, self.left_reason, self.left_at = True, None, None
             self.position = _int(d.get("position"), self.position)
+            if self.answered_at is None:
+                self.picked_up = None
         elif t == ev.ANNOUNCEMENT and d.get("kind") == ev.ANNOUNCE_POSITION:
             self.position = _int(d.get("position"), self.position)
         elif t == ev.AGENT_RINGING:
@@ -155,10 +163,15 @@ class _Walk:
             self.ringing.pop(agent, None)
             if d.get("reason") == ev.RING_CALLER_GONE:
                 self.caller_gone_ringing = agent
-        elif t in (ev.AGENT_ANSWERED, ev.TALK_STARTED):
+        elif t == ev.AGENT_ANSWERED:
             if self.answered_at is None:
-                self.answered_at = e.at
-                self.agent = str(d.get("agent") or self.last_rung or "") or None
+                self.picked_up = (e.at, str(d.get("agent") or self.last_rung or "") or None)
+        elif t == ev.TALK_STARTED:
+            if self.answered_at is None:
+                # Answered by the agent the caller talks to, when that agent picked up.
+                picked_at, picker = self.picked_up or (e.at, None)
+                self.answered_at, self.picked_up = picked_at, None
+                self.agent = str(d.get("agent") or picker or self.last_rung or "") or None
         elif t == ev.TALK_ENDED:
             if self.talk_ended_at is None:
                 self.talk_ended_at = e.at
@@ -180,6 +193,10 @@ class _Walk:
         elif t in (ev.VOICEMAIL_LEFT, ev.CALLBACK_REQUESTED):
             self.took_message = True
         elif t == ev.ENDED and self.ended is None:
+            if self.answered_at is None and self.picked_up is not None:
+                # Picked up, and the call ended before the conversation (the caller left during the
+                # agent-number announcement): still answered by that agent.
+                self.answered_at, self.agent = self.picked_up
             self.ended = e
             self.in_queue_at_end = self.in_queue or self.left_reason == ev.LEFT_CALLER_HANGUP
             self.ringing_at_end = max(self.ringing, key=lambda a: self.ringing[a]) if self.ringing else None

@@ -291,13 +291,17 @@ class QueueService:
             self.writer.left(waiter.caller.call_id, status, self.clock(), agent)
         self.kick()
 
-    def put_back(self, waiter: Waiter, *, not_before: float = 0.0) -> None:
+    def put_back(self, waiter: Waiter, *, not_before: float = 0.0, skip: str | None = None) -> None:
         """An agent answered and was gone before the conversation began (or a callback's citizen did
         not answer): the caller waits again, in the same place (same entry time and order), offered
-        to agents again from ``not_before`` (loop time)."""
+        to agents again from ``not_before`` (loop time). ``skip``: the agent who let the call go (hung
+        up during the agent-number announcement) is free again at once, but this caller goes to the
+        others first; it rings them again only in a new round, like an agent who did not answer."""
         waiter.connected = None
         waiter.answered = asyncio.get_running_loop().create_future()
         waiter.tried.clear()
+        if skip is not None:
+            waiter.tried.add(skip)
         waiter.retry_at = not_before
         self.waiting[waiter.caller.call_id] = waiter
         if waiter.persisted:

@@ -179,7 +179,10 @@ class QueueHandoff(HandoffTarget):
                     return
                 if await self._connect(session, waiter, ring):
                     return
-                service.put_back(waiter)
+                service.put_back(waiter, skip=ring.agent)
+                # Back in the line, in the same place: the timeline (and the outcome) say so.
+                session.event(ev.QUEUE_ENTERED, queue=settings.name, position=service.position(waiter),
+                              priority=caller.priority, seq=caller.seq, again=True)
                 await self._music(session, settings)
         except CallerHungUp:
             if waiter.caller.call_id in service.waiting:

@@ -292,8 +292,14 @@ def test_every_ended_call_gets_exactly_one_known_outcome(steps: list[tuple[str, 
     outcome = classify(timeline)
     assert outcome.kind in oc.OUTCOMES
     assert outcome.waited is None or outcome.waited >= 0
-    if any(t in (ev.AGENT_ANSWERED, ev.TALK_STARTED) for t, _ in steps):
-        assert outcome.kind == oc.ANSWERED
+    # Answered: a conversation began, or an agent picked up and the caller was not put back in the line.
+    picked_up = False
+    for t, _ in steps:
+        if t == ev.TALK_STARTED:
+            picked_up = True
+            break
+        picked_up = (picked_up or t == ev.AGENT_ANSWERED) and t != ev.QUEUE_ENTERED
+    assert (outcome.kind == oc.ANSWERED) == picked_up
     # What figures.CallFacts requires of the facts it is built from.
     assert (outcome.answered_at is not None) == (outcome.kind == oc.ANSWERED)
     assert 0 <= outcome.wrap_up_seconds < float("inf")
@@ -311,3 +317,21 @@ def test_the_events_left_unread_change_no_outcome(steps: list[tuple[str, dict[st
     # The journal reads back only oc.READS: what classify looks at must all be in it.
     timeline = tl((0, ev.ARRIVED, {}), *[(n + 1.0, t, d) for n, (t, d) in enumerate(steps)], ended(99, by))
     assert classify([e for e in timeline if e.type in oc.READS]) == classify(timeline)
+
+
+def test_an_agent_who_let_the_call_go_before_the_talk_is_not_the_answer() -> None:
+    """1001 picked up and hung up during the agent-number announcement; the caller, back in the line,
+    talked to 1002: answered by 1002, when 1002 picked up. A caller who gave up instead was abandoned."""
+    base = [*TO_QUEUE, ring(12, "1001"), ring_ended(14, "1001", ev.RING_ANSWERED),
+            (14, ev.AGENT_ANSWERED, {"queue": "general", "agent": "1001"}),
+            (14, ev.QUEUE_LEFT, {"queue": "general", "reason": ev.LEFT_ANSWERED, "position": 1}),
+            (15, ev.QUEUE_ENTERED, {"queue": "general", "position": 1, "again": True}), ring(16, "1002")]
+    served = classify(tl(*base, ring_ended(18, "1002", ev.RING_ANSWERED),
+                         (18, ev.AGENT_ANSWERED, {"queue": "general", "agent": "1002"}),
+                         (18, ev.QUEUE_LEFT, {"queue": "general", "reason": ev.LEFT_ANSWERED, "position": 1}),
+                         (21, ev.TALK_STARTED, {"agent": "1002"}), ended(60)))
+    assert (served.kind, served.agent, served.answered_at, served.waited) == (oc.ANSWERED, "1002", at(18), 8)
+    gave_up = classify(tl(*base, ring_ended(22, "1002", ev.RING_CALLER_GONE),
+                          (22, ev.QUEUE_LEFT, {"queue": "general", "reason": ev.LEFT_CALLER_HANGUP, "position": 1}),
+                          ended(22)))
+    assert (gave_up.kind, gave_up.agent, gave_up.answered_at) == (oc.LOST_WHILE_RINGING, "1002", None)

@@ -167,6 +167,32 @@ async def test_a_caller_keys_1_and_talks_to_an_agent_after_hearing_the_agent_num
     assert state["missed_total"] >= 1
 
 
+async def test_an_agent_who_hangs_up_during_the_agent_number_is_not_rung_again_at_once(
+        queue_daemon: Stack, tmp_path: Path) -> None:
+    """3001 answers and lets the call go while the caller hears its number: the caller waits on in the
+    same place and the next agent takes the call; 3001 is not rung again for it at once."""
+    stack = queue_daemon
+    p1, p2 = await agent(stack, "3001"), await agent(stack, "3002")
+    await start(stack, tmp_path, ["3001", "3002"], retry_delay=5)
+    async with AgentPhone(stack.sip, "3001", p1, workdir=tmp_path / "a1",
+                          behaviour=Answer(after_seconds=0.5, talk_seconds=0.5)) as quitter, \
+            AgentPhone(stack.sip, "3002", p2, workdir=tmp_path / "a2", behaviour=Answer(after_seconds=1.0)) as phone:
+        await wait_contact(stack.cli, "3001")
+        await wait_contact(stack.cli, "3002")
+        await log_in(stack, "3001", "3002")
+        steps: list[sipp.Step] = [sipp.Pause(2500), sipp.Keys("1"), sipp.Pause(20_000), sipp.HangUp()]
+        result = await sipp.call(stack.sip, steps, workdir=tmp_path / "caller", caller="13951113333", timeout_s=60)
+        assert result.ok, result.output
+        [row] = await stack.wait_for_calls(1, caller="13951113333", timeout=30)
+        await phone.wait_calls(1)
+        assert len(quitter.calls()) == 1
+    detail = await stack.call_detail(row["id"])
+    rung = [d["agent"] for d in events(detail, "agent_ringing")]
+    assert rung == ["3001", "3002"], detail["timeline"]
+    assert [d["agent"] for d in events(detail, "agent_answered")] == ["3001", "3002"]
+    assert (detail["outcome"], detail["agent"]) == ("answered", "3002")
+
+
 async def test_paused_logged_out_and_unregistered_agents_are_never_rung_and_a_caller_who_gives_up_is_abandoned(
         queue_daemon: Stack, tmp_path: Path) -> None:
     stack = queue_daemon

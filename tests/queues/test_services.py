@@ -326,3 +326,42 @@ async def test_click_to_dial_rings_only_that_agent_and_only_when_ready(service: 
     # The agent's own call unanswered is no missed queue call.
     assert svc.agent("1002").status == ag.AVAILABLE and svc.agent("1002").missed_total == 0
     svc.leave(caller, ev.LEFT_CALLER_HANGUP)
+
+
+async def test_an_agent_who_hangs_up_during_the_announcement_is_not_rung_again_at_once_for_that_caller(
+        service: Any) -> None:
+    """The agent answered, heard the queue's name and let the call go before the conversation: the caller
+    waits again in the same place and goes to the other agents first; that agent only in a new round."""
+    svc, ari, stasis = service
+    svc.queues.queues = [general(retry_delay=0.3)]
+    ready(svc, "1001", "1002")
+    session, waiter = enter(svc)
+    await settle()
+    assert ari.rung() == ["1001"]
+    agent_event(stasis, ari, "1001", {"type": "StasisStart", "args": ["agent", session.call_id]})
+    await settle()
+    ring = waiter.answered.result()
+    svc.leave(waiter, ev.LEFT_ANSWERED)
+    svc.agent_leg_done(ring, talked=False, wrap_up=0.0)  # gone during the announcement
+    svc.put_back(waiter, skip="1001")
+    await settle()
+    assert svc.agents["1001"].status == ag.AVAILABLE and ari.rung() == ["1001", "1002"]
+
+
+async def test_with_nobody_else_free_the_agent_who_let_the_call_go_is_rung_after_the_retry_delay(
+        service: Any) -> None:
+    svc, ari, stasis = service
+    svc.queues.queues = [general(members=("1001",), retry_delay=0.3)]
+    ready(svc, "1001")
+    session, waiter = enter(svc)
+    await settle()
+    agent_event(stasis, ari, "1001", {"type": "StasisStart", "args": ["agent", session.call_id]})
+    await settle()
+    ring = waiter.answered.result()
+    svc.leave(waiter, ev.LEFT_ANSWERED)
+    svc.agent_leg_done(ring, talked=False, wrap_up=0.0)
+    svc.put_back(waiter, skip="1001")
+    await settle()
+    assert ari.rung() == ["1001"]  # not at once
+    await asyncio.sleep(0.5)
+    assert ari.rung() == ["1001", "1001"]  # a new round after the retry delay
