@@ -18,7 +18,7 @@ from collections.abc import Sequence
 def command_modules() -> list[str]:
     from callcore.plugins import plugin_classes
 
-    return ["callcore.commands", *(cls.commands for cls in plugin_classes() if cls.commands)]
+    return ["callcore.commands", "callcore.prompt_catalog", *(cls.commands for cls in plugin_classes() if cls.commands)]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -14,12 +14,18 @@ target_metadata = load_models()
 config = context.config
 
 
+def _modelled(name: str | None, kind: str, _parent: object) -> bool:
+    """Autogenerate leaves alone the tables a database derives from a model (SQLite's FTS5 index)."""
+    return not (kind == "table" and name in target_metadata.info.get("unmanaged_tables", set()))
+
+
 def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=_modelled,
     )
     with context.begin_transaction():
         context.run_migrations()

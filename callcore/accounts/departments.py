@@ -31,7 +31,7 @@ async def create_department(db: Database, *, code: str, name: str, contact: str 
         async with db.session() as s:
             s.add(department)
     except IntegrityError:
-        raise Conflict(f"department code {code!r} is taken") from None
+        raise Conflict(f"department code {code!r} is taken", text=f"单位编码 {code} 已被使用") from None
     return department
 
 
@@ -42,7 +42,7 @@ async def update_department(db: Database, department_id: str, *, name: str | Non
         # PostgreSQL refuses NUL in text: such an id matches nothing.
         department = None if "\x00" in department_id else await s.get(Department, department_id)
         if department is None:
-            raise NotFound(f"department {department_id} not found")
+            raise NotFound(f"department {department_id} not found", text="没有这个单位")
         if name is not None:
             department.name = name
         if contact is not None:

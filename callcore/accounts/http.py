@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import logging
+import re
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
+from pydantic_core import PydanticCustomError
 
-from callcore.accounts import audit, departments, users
+from callcore.accounts import api_keys, audit, departments, users
+from callcore.accounts.models import User
 from callcore.accounts.sessions import SessionAuth
 from callcore.api.ratelimit import RateLimiter, TooManyRequests
 from callcore.api.router import ApiRequest, Router
 from callcore.api.validation import InputModel, Instant
 from callcore.core.errors import Unauthorized
-from callcore.core.privacy import scrub
+from callcore.core.privacy import mask_phone, scrub
 from callcore.core.identity import ADMINS, ROLES
 
 log = logging.getLogger(__name__)
@@ -42,12 +45,23 @@ class MeOut(BaseModel):
     department_id: str | None
 
 
+def _mobile(value: str) -> str:
+    if value and not MOBILE.fullmatch(value):
+        raise PydanticCustomError("mobile", "应为 11 位手机号码（如 13912345678），或留空")
+    return value
+
+
+MOBILE = re.compile(r"1[3-9][0-9]{9}")
+Mobile = Annotated[str, AfterValidator(_mobile), Field(max_length=11, description="a mainland mobile number, or empty")]
+
+
 class UserIn(InputModel):
     username: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")
     password: str = Field(min_length=10, max_length=256)
     name: str = Field(default="", max_length=64)
     role: Role
     department_id: str | None = Field(default=None, min_length=1, max_length=36)
+    mobile: Mobile = ""
 
 
 class UserPatch(InputModel):
@@ -56,6 +70,7 @@ class UserPatch(InputModel):
     department_id: str | None = Field(default=None, max_length=36)
     active: bool | None = None
     password: str | None = Field(default=None, min_length=10, max_length=256)
+    mobile: Mobile | None = None
 
 
 class UserOut(BaseModel):
@@ -66,6 +81,12 @@ class UserOut(BaseModel):
     department_id: str | None
     active: bool
     created_at: datetime
+    mobile: str = Field(default="", description="masked, e.g. 139****5678")
+
+    @classmethod
+    def of(cls, user: User) -> UserOut:
+        out = cls.model_validate(user, from_attributes=True)
+        return out.model_copy(update={"mobile": mask_phone(user.mobile)})
 
 
 class DepartmentIn(InputModel):
@@ -140,7 +161,7 @@ async def login(req: ApiRequest[LoginIn, Any]) -> LoginOut:
         failures.hit(f"user:{req.body.username}")
         failures.hit(f"addr:{address}")
         log.info("sign-in failed: account %s from %s", scrub(req.body.username), address)
-        raise Unauthorized("bad username or password")
+        raise Unauthorized("bad username or password", text="用户名或密码错误")
     failures.forget(f"user:{req.body.username}")
     token, expires, user = got
     return LoginOut(token=token, expires_at=expires, user_id=user.id, role=user.role, department_id=user.department_id)
@@ -163,21 +184,21 @@ async def me(req: ApiRequest[Any, Any]) -> MeOut:
 
 @router.get("/admin/users", summary="List users", tags=("admin",), roles=ADMINS)
 async def list_users(req: ApiRequest[Any, Any]) -> list[UserOut]:
-    return [UserOut.model_validate(u, from_attributes=True) for u in await users.list_users(req.ctx.db)]
+    return [UserOut.of(u) for u in await users.list_users(req.ctx.db)]
 
 
 @router.post("/admin/users", summary="Create a user", tags=("admin",), body=UserIn, response=UserOut, status=201,
              roles=ADMINS, responses={409: "username taken"})
 async def create_user(req: ApiRequest[UserIn, Any]) -> UserOut:
     u = await users.create_user(req.ctx.db, **req.body.model_dump())
-    return UserOut.model_validate(u, from_attributes=True)
+    return UserOut.of(u)
 
 
 @router.patch("/admin/users/{user_id}", summary="Change a user", tags=("admin",), body=UserPatch, response=UserOut,
               roles=ADMINS, responses={404: "no such user"})
 async def update_user(req: ApiRequest[UserPatch, Any]) -> UserOut:
     u = await users.update_user(req.ctx.db, req.path["user_id"], **req.body.model_dump())
-    return UserOut.model_validate(u, from_attributes=True)
+    return UserOut.of(u)
 
 
 # -- departments ----------------------------------------------------------------------------------
@@ -211,3 +232,46 @@ async def audit_log(req: ApiRequest[Any, AuditQuery]) -> list[AuditOut]:
     rows = await audit.entries(req.ctx.db, since=q.since, user_id=q.user_id, object_id=q.object_id, limit=q.limit,
                                offset=q.offset)
     return [AuditOut.model_validate(r, from_attributes=True) for r in rows]
+
+
+# -- API keys (Open311 clients) -------------------------------------------------------------------
+
+class ApiKeyIn(InputModel):
+    name: str = Field(min_length=1, max_length=64, description="who the key is for, e.g. 城管平台")
+    scopes: list[Literal[api_keys.SCOPES]] = Field(min_length=1, max_length=2)  # type: ignore[valid-type]
+
+
+class ApiKeyOut(BaseModel):
+    id: str
+    name: str
+    prefix: str = Field(description="the key's first characters, to recognise it")
+    scopes: list[str]
+    created_by: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class ApiKeyIssued(ApiKeyOut):
+    key: str = Field(description="the whole key: shown this once only")
+
+
+@router.get("/admin/api-keys", summary="List API keys of third-party clients", tags=("admin",), roles=ADMINS)
+async def list_api_keys(req: ApiRequest[Any, Any]) -> list[ApiKeyOut]:
+    return [ApiKeyOut.model_validate(k, from_attributes=True) for k in await api_keys.list_keys(req.ctx.db)]
+
+
+@router.post("/admin/api-keys", summary="Issue an API key (Open311 api_key)", tags=("admin",), body=ApiKeyIn,
+             response=ApiKeyIssued, status=201, roles=ADMINS)
+async def issue_api_key(req: ApiRequest[ApiKeyIn, Any]) -> ApiKeyIssued:
+    row, key = await api_keys.issue(req.ctx.db, name=req.body.name, scopes=list(req.body.scopes),
+                                    created_by=req.user.user_id)
+    log.info("api key %s (%s) issued by %s, scopes %s", row.prefix, row.name, req.user.user_id, row.scopes)
+    return ApiKeyIssued(**ApiKeyOut.model_validate(row, from_attributes=True).model_dump(), key=key)
+
+
+@router.delete("/admin/api-keys/{key_id}", summary="Revoke an API key", tags=("admin",), response=ApiKeyOut,
+               roles=ADMINS, responses={404: "no such key"})
+async def revoke_api_key(req: ApiRequest[Any, Any]) -> ApiKeyOut:
+    row = await api_keys.revoke(req.ctx.db, req.path["key_id"])
+    log.info("api key %s (%s) revoked by %s", row.prefix, row.name, req.user.user_id)
+    return ApiKeyOut.model_validate(row, from_attributes=True)

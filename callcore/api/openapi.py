@@ -32,7 +32,12 @@ def _query_params(model: type[BaseModel]) -> list[dict[str, Any]]:
 _ERROR = {
     "type": "object",
     "required": ["error_id", "message"],
-    "properties": {"error_id": {"type": "string"}, "message": {"type": "string"}, "details": {}},
+    "properties": {
+        "error_id": {"type": "string", "description": "stable, for programs"},
+        "message": {"type": "string", "description": "what people read, in Chinese"},
+        "detail": {"type": "string", "description": "the English detail, for developers"},
+        "details": {"description": "per field: field, in, message (Chinese), type, detail"},
+    },
 }
 
 
@@ -60,6 +65,8 @@ def build(routes: list[Route]) -> dict[str, Any]:
         responses: dict[str, Any] = {str(r.status): ok}
         if r.body is not None or r.query is not None or params:
             responses["400"] = err
+        if r.body is not None:
+            responses["413"] = {**err, "description": "the body is larger than the API accepts"}
         if r.auth:
             op["security"] = [{"bearer": []}]
             responses["401"] = err

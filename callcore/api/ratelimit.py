@@ -16,7 +16,7 @@ class TooManyRequests(DomainError):
     error_id = "too_many_requests"
 
     def __init__(self, message: str, *, retry_after: int) -> None:
-        super().__init__(message, details={"retry_after": retry_after})
+        super().__init__(message, details={"retry_after": retry_after}, text=f"操作过于频繁，请 {retry_after} 秒后再试")
         self.retry_after = retry_after
 
 

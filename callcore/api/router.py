@@ -7,7 +7,9 @@ and body into pydantic models before the handler runs, and turns a ``ValidationE
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -17,11 +19,15 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 from pydantic_core import to_jsonable_python
 
+from callcore.api import xml
 from callcore.api.auth import AuthChain
+from callcore.api.validation import field_error, format_validation_error, parse_json
 from callcore.core.context import AppContext
-from callcore.core.errors import DomainError, Forbidden, InvalidInput, Unauthorized
+from callcore.core.errors import DomainError, Forbidden, Unauthorized
+from callcore.core.errors_text import text_for
 from callcore.core.identity import Principal
 
+log = logging.getLogger(__name__)
 # The application context every handler reaches through ``req.ctx``: the one app key.
 CONTEXT = web.AppKey("callcore.context", AppContext)
 B = TypeVar("B", bound=BaseModel)
@@ -43,7 +49,7 @@ class ApiRequest(Generic[B, Q]):
     @property
     def user(self) -> Principal:
         if self.principal is None:
-            raise Unauthorized("authentication required")
+            raise Unauthorized("authentication required", text="未登录，请先登录")
         return self.principal
 
 
@@ -70,15 +76,6 @@ class Route:
 
 
 FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
-
-
-def format_validation_error(exc: ValidationError, where: str) -> InvalidInput:
-    fields = []
-    for err in exc.errors(include_url=False, include_input=False):
-        loc = ".".join(str(p) for p in err["loc"]) or where
-        fields.append({"field": loc, "in": where, "message": err["msg"]})
-    first = fields[0]
-    return InvalidInput(f"{first['field']}: {first['message']}", details=fields)
 
 
 def utc_millis(value: datetime) -> str:
@@ -142,19 +139,37 @@ _EMPTY = _Empty()
 AUTH_KEY = web.AppKey("callcore.auth", AuthChain)
 
 
+async def _form(request: web.Request) -> dict[str, str]:
+    """An HTML form's text fields; a malformed multipart body (no boundary, a part without a name)
+    is the client's fault. Files are not read: no route takes them."""
+    try:
+        form = await request.post()
+    except (ValueError, AssertionError, UnicodeDecodeError) as exc:
+        raise field_error("body", "body", "表单格式不正确", f"malformed form: {exc}") from None
+    return {k: v for k, v in form.items() if isinstance(v, str)}
+
+
+async def bearer(request: web.Request) -> Principal | None:
+    """The principal of the request's bearer token; None without one; ``Unauthorized`` for a bad one.
+    Routes that also take another credential (Open311's ``api_key``) call it themselves."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    principal = await request.app[AUTH_KEY].authenticate(token.strip())
+    if principal is None:
+        raise Unauthorized("invalid or expired token", text="登录已失效，请重新登录")
+    return principal
+
+
 def _wrap(route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def handle(request: web.Request) -> web.StreamResponse:
         principal: Principal | None = None
         if route.auth:
-            header = request.headers.get("Authorization", "")
-            scheme, _, token = header.partition(" ")
-            if scheme.lower() != "bearer" or not token.strip():
-                raise Unauthorized("missing bearer token")
-            principal = await request.app[AUTH_KEY].authenticate(token.strip())
+            principal = await bearer(request)
             if principal is None:
-                raise Unauthorized("invalid or expired token")
+                raise Unauthorized("missing bearer token", text="未登录，请先登录")
             if route.roles is not None and principal.role not in route.roles:
-                raise Forbidden(f"role {principal.role!r} may not {route.summary.lower()}")
+                raise Forbidden(f"role {principal.role!r} may not {route.summary.lower()}", text="您的角色无权执行此操作")
         query: BaseModel = _EMPTY
         if route.query is not None:
             try:
@@ -165,12 +180,9 @@ def _wrap(route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]
         if route.body is not None:
             data: Any
             if route.form and request.content_type in FORM_TYPES:
-                data = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
+                data = await _form(request)
             else:
-                try:
-                    data = json.loads(await request.read() or b"null")
-                except (ValueError, UnicodeDecodeError):
-                    raise InvalidInput("body: not valid JSON", details=[{"field": "body", "in": "body", "message": "not valid JSON"}]) from None
+                data = parse_json(await request.read())
             try:
                 body = route.body.model_validate(data)
             except ValidationError as exc:
@@ -188,8 +200,21 @@ def _wrap(route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]
     return handle
 
 
+def _json(body: dict[str, Any], status: int, headers: dict[str, str] | None = None) -> web.Response:
+    return web.json_response(body, status=status, headers=headers, dumps=lambda v: json.dumps(v, ensure_ascii=False))
+
+
+def _error(request: web.Request, body: dict[str, Any], status: int,
+           headers: dict[str, str] | None = None) -> web.Response:
+    """JSON, or XML for a path that asked for XML (``….xml``: Open311 GeoReport clients)."""
+    if request.path.endswith(".xml"):
+        return xml.errors(status, body, headers)
+    return _json(body, status, headers)
+
+
 @web.middleware
 async def error_middleware(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
+    """Every error leaves as ``{"error_id", "message" (Chinese), "detail" (English), "details"}``."""
     try:
         return await handler(request)
     except DomainError as exc:
@@ -197,15 +222,19 @@ async def error_middleware(request: web.Request, handler: Callable[[web.Request]
         retry_after = getattr(exc, "retry_after", None)
         if isinstance(retry_after, int):
             headers = {"Retry-After": str(retry_after)}
-        return web.json_response(exc.to_json(), status=exc.status, headers=headers, dumps=lambda v: json.dumps(v, ensure_ascii=False))
+        return _error(request, exc.to_json(), exc.status, headers)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        return web.json_response(
-            {"error_id": exc.reason.lower().replace(" ", "_"), "message": exc.reason}, status=exc.status, headers={
-                k: v for k, v in exc.headers.items() if k.lower() == "allow"
-            }
-        )
+        error_id = exc.reason.lower().replace(" ", "_")  # aiohttp's own refusals: no such path, wrong method...
+        return _error(request, {"error_id": error_id, "message": text_for(error_id, exc.status), "detail": exc.reason},
+                      exc.status, {k: v for k, v in exc.headers.items() if k.lower() == "allow"})
+    except (asyncio.CancelledError, ConnectionResetError):
+        raise
+    except Exception:
+        log.exception("unhandled error in %s %s", request.method, request.path)
+        return _error(request, {"error_id": "internal_error", "message": text_for("internal_error", 500),
+                                "detail": "internal server error"}, 500)
 
 
 def install(app: web.Application, routers: Iterable[Router]) -> list[Route]:

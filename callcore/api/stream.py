@@ -11,7 +11,7 @@ from aiohttp import WSMsgType, web
 from pydantic import Field
 
 from callcore.api.router import ApiRequest, Router, dump
-from callcore.api.validation import InputModel
+from callcore.api.validation import InputModel, field_error
 from callcore.core.identity import STREAM_WATCHERS
 from callcore.core.privacy import mask_fields, mask_phone
 
@@ -56,6 +56,8 @@ async def relay(req: ApiRequest[Any, Any], view: Relay, *, topic: str | None = N
     """A WebSocket that sends ``view(item)`` for every item published on the event bus, or on its
     ``topic`` (None: not sent), until the client closes; the one bus-to-socket loop of every feed."""
     ws = web.WebSocketResponse(heartbeat=20)
+    if not ws.can_prepare(req.raw).ok:
+        raise field_error("Upgrade", "header", "须以 WebSocket 方式连接", "a WebSocket upgrade is required")
     await ws.prepare(req.raw)
     bus = req.ctx.bus
     async with bus.subscribe(topic) as sub:

@@ -20,6 +20,9 @@ from callcore.store.db import Database
 
 T = TypeVar("T")
 HealthCheck = Callable[[], Awaitable[bool]]
+# A condition ops must act on that does not stop the daemon working (e.g. no holiday data for next year):
+# a message, or None when all is well.
+HealthWarning = Callable[[], Awaitable[str | None]]
 
 
 class JournalState(Protocol):
@@ -41,6 +44,8 @@ class AppContext:
     tasks: TaskSet = field(default_factory=lambda: TaskSet("daemon"))
     # Component name -> check; the daemon adds ari and ami, the store adds database.
     health: dict[str, HealthCheck] = field(default_factory=dict)
+    # Name -> warning shown by health without making it fail (``HealthWarning``).
+    warnings: dict[str, HealthWarning] = field(default_factory=dict)
     journal: JournalState | None = None
     _services: dict[type, object] = field(default_factory=dict, repr=False)
 

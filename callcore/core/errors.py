@@ -1,19 +1,25 @@
 """Domain errors: each carries a status (the HTTP one, as a plain number) and a stable ``error_id``.
 
-Clients switch on the id, not the text. Services raise these without knowing HTTP; the API's error
-middleware turns any of them into a JSON answer with that status.
+Programs switch on the id; people read ``text``, in Chinese. Services raise these without knowing
+HTTP; the API's error middleware turns any of them into a JSON answer with that status:
+``{"error_id": ..., "message": <中文>, "detail": <the raiser's English, for developers>, "details": [...]}``.
+A raiser may give the Chinese itself (``text=``, or a message already written in Chinese); otherwise
+people read the Chinese of the error id (``callcore.core.errors_text``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from callcore.core.errors_text import has_cjk, text_for
+
 
 class DomainError(Exception):
     status = 400
     error_id = "bad_request"
 
-    def __init__(self, message: str, *, details: Any = None, status: int | None = None, error_id: str | None = None) -> None:
+    def __init__(self, message: str, *, details: Any = None, status: int | None = None, error_id: str | None = None,
+                 text: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.details = details
@@ -21,9 +27,24 @@ class DomainError(Exception):
             self.status = status
         if error_id is not None:
             self.error_id = error_id
+        self._text = text
+
+    @property
+    def text(self) -> str:
+        """What a person reads: the raiser's Chinese, else the Chinese of the error id or status."""
+        if self._text:
+            return self._text
+        if has_cjk(self.message):
+            return self.message
+        text = text_for(self.error_id, self.status)
+        field = self.details[0].get("field") if isinstance(self.details, list) and self.details and isinstance(
+            self.details[0], dict) else None
+        return f"{field}：{text}" if field else text
 
     def to_json(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"error_id": self.error_id, "message": self.message}
+        body: dict[str, Any] = {"error_id": self.error_id, "message": self.text}
+        if self.message != body["message"]:
+            body["detail"] = self.message
         if self.details is not None:
             body["details"] = self.details
         return body

@@ -22,6 +22,7 @@ from callcore.ivr import format as f
 from callcore.routing.hours import is_open
 from callcore.ivr.registry import ActiveMenu
 from callcore.ivr.types import Handoffs, IvrOutcome, IvrSession, NoHandoffs, TicketLookup, TicketStatus
+from callcore.prompts.numbers import spoken_date
 from callcore.prompts.synth import PromptError, digit_media, ensure_prompt
 from callcore.store.base import utcnow
 
@@ -31,6 +32,17 @@ ALL_KEYS = "0123456789*#"
 MAX_STEPS = 300
 MAX_PATH = 100
 LOOKUP_TIMEOUT = 4.0
+QUERY_CODE_LEAD = "查询码"
+
+
+def status_sentence(status_text: str) -> str:
+    """What the self-service lookup says of a ticket's status (after the query code)."""
+    return f"对应的工单，目前状态为：{status_text}。"
+
+
+def deadline_sentence(day: date) -> str:
+    """The deadline in force, said as a date: 办理期限为二零二六年十二月三十一日。"""
+    return f"办理期限为{spoken_date(day)}。"
 
 
 def _caller_hung_up() -> tuple[type[BaseException], ...]:
@@ -225,20 +237,15 @@ class IvrEngine:
         return node.found.target
 
     async def _status_speech(self, status: TicketStatus) -> list[str | list[str]]:
-        parts: list[str | list[str]] = ["查询码", await digit_media(status.query_code, self.sounds_dir,
-                                                                    voice=self.menu.voice)]
-        parts.append(f"对应的工单，目前状态为：{status.status_text}。")
-        if status.due_date is not None and not status.closed:
-            parts.append("办理期限为")
-            parts.extend(await self._date_speech(status.due_date))
-        return parts
+        """查询码 <the code digit by digit> 对应的工单，目前状态为：办理中。办理期限为二零二六年十二月八日。
 
-    async def _date_speech(self, day: date) -> list[str | list[str]]:
-        """A date spoken digit by digit from the digit prompts: 二零二六年 幺二月 幺日。"""
-        sd, voice = self.sounds_dir, self.menu.voice
-        return [await digit_media(f"{day.year:04d}", sd, voice=voice), "年",
-                await digit_media(str(day.month), sd, voice=voice), "月",
-                await digit_media(str(day.day), sd, voice=voice), "日。"]
+        The code is played from the cached digit prompts (codes are unbounded, dates and statuses few)."""
+        parts: list[str | list[str]] = [QUERY_CODE_LEAD, await digit_media(status.query_code, self.sounds_dir,
+                                                                            voice=self.menu.voice)]
+        parts.append(status_sentence(status.status_text))
+        if status.due_date is not None and not status.closed:
+            parts.append(deadline_sentence(status.due_date))
+        return parts
 
     async def _handoff(self, node: f.HandoffNode, target: str) -> str:
         if self.handoffs.available(node.kind, target):

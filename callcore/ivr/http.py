@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from callcore.core.errors import InvalidInput, NotFound, ServiceUnavailable
 from callcore.api.router import ApiRequest, Router
-from callcore.api.validation import InputModel
+from callcore.api.validation import InputModel, Serial, parse_serial
 from callcore.core.identity import ADMINS
 from callcore.ivr import versions
 from callcore.ivr.registry import MenuRegistry, MenuRejected, UnknownMenu
@@ -66,7 +66,7 @@ class MenuPut(InputModel):
 
 
 class Rollback(InputModel):
-    version: int = Field(ge=1)
+    version: Serial
 
 
 class RecordingOut(BaseModel):
@@ -141,9 +141,10 @@ async def get_version(req: ApiRequest[Any, Any]) -> VersionDetail:
     reg = _registry(req)
     if reg.db is None:
         raise ServiceUnavailable("no store")
-    if not req.path["version"].isdigit():
+    version = parse_serial(req.path["version"])
+    if version is None:
         raise NotFound("no such version")
-    row = await versions.get(reg.db, req.path["name"], int(req.path["version"]))
+    row = await versions.get(reg.db, req.path["name"], version)
     if row is None:
         raise NotFound(f"menu {req.path['name']!r} has no version {req.path['version']}")
     return VersionDetail.model_validate(row, from_attributes=True)

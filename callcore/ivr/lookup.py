@@ -1,12 +1,13 @@
 """Self-service ticket status by query code (T-4), read from the tickets store.
 
 Only what the caller may hear: status and deadline, never names or content (anyone can key a code).
+The phone says what the web lookup shows: both read ``callcore.tickets.public.status``, so a deadline
+rule (an extension requested but not yet approved changes nothing) lives in one place.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
+from callcore.core.errors import NotFound
 from callcore.ivr.types import TicketStatus
 from callcore.store.db import Database
 
@@ -18,17 +19,13 @@ class StoreTicketLookup:
         self.db = db
 
     async def by_query_code(self, code: str) -> TicketStatus | None:
-        from callcore.tickets.models import Ticket
-        from callcore.tickets.workflow import STATUS_TEXT
+        from callcore.tickets import public
 
         if not code.isdigit():
             return None
-        async with self.db.session() as s:
-            row = (await s.execute(
-                select(Ticket.status, Ticket.due_date, Ticket.extension_until).where(Ticket.query_code == code)
-            )).first()
-        if row is None:
+        try:
+            view = await public.status(self.db, code)
+        except NotFound:
             return None
-        status, due, extended = row
-        return TicketStatus(query_code=code, status=status, status_text=STATUS_TEXT.get(status, "办理中"),
-                            due_date=extended or due, closed=status in FINISHED)
+        return TicketStatus(query_code=code, status=view.status, status_text=view.status_text,
+                            due_date=view.due_date, closed=view.status in FINISHED)

@@ -5,6 +5,10 @@ to the end, so a change only reaches new calls. A change (a file edited under ``
 a rollback) is checked in full, prompts included, before it replaces anything: an invalid one raises
 ``MenuRejected`` with every fault, and the menu in service stays.
 
+Prompts that state a rule (``{deadline:complaint}``, ``rules.py``) are synthesized with the values
+configured when the menu is put in service; ``watch()`` also re-reads those values and, when an admin
+changed one, re-synthesizes the prompts that use them (same version, new calls hear the new rule).
+
 Files under ``ivr/`` and the store agree: at start the newest of the two wins (a changed file becomes a
 new version; a file missing or invalid leaves the stored version in service), an API change is
 written back to the file, and ``watch()`` picks up edits made to the files by hand.
@@ -16,13 +20,15 @@ import asyncio
 import logging
 import os
 import tempfile
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
 from callcore.ivr import versions
 from callcore.ivr.format import Fault, Menu
-from callcore.ivr.validator import PromptDirs, PromptTable, check, format_faults
+from callcore.ivr.rules import RuleValues, default_rules, uses_rules
+from callcore.ivr.validator import PromptDirs, PromptTable, check, check_prompts, format_faults
 from callcore.store.db import OUTAGE_ERRORS, Database
 from callcore.store.base import utcnow
 
@@ -57,10 +63,14 @@ class ActiveMenu:
 
 
 class MenuRegistry:
-    def __init__(self, *, ivr_dir: Path, dirs: PromptDirs, db: Database | None = None) -> None:
+    def __init__(self, *, ivr_dir: Path, dirs: PromptDirs, db: Database | None = None,
+                 rules: Callable[[], Awaitable[RuleValues]] | None = None) -> None:
+        """``rules`` reads the configured rule values (``rules.stored_rules``); without it, the defaults."""
         self.ivr_dir = Path(ivr_dir)
         self.dirs = dirs
         self.db = db
+        self._rules_source = rules
+        self._rules: RuleValues | None = None
         self._active: dict[str, ActiveMenu] = {}
         self._file_sha: dict[str, str] = {}
         self._unstored: set[str] = set()
@@ -80,8 +90,23 @@ class MenuRegistry:
 
     # -- changing ---------------------------------------------------------------------------------
 
+    async def _read_rules(self) -> RuleValues:
+        """The configured rule values; the last ones read (or the defaults) while the store is down."""
+        if self._rules_source is None:
+            return default_rules()
+        try:
+            return dict(await self._rules_source())
+        except OUTAGE_ERRORS as exc:
+            log.warning("ivr menus: rule values unavailable (%s); keeping the last ones", exc)
+            return self._rules if self._rules is not None else default_rules()
+
+    async def _current_rules(self) -> RuleValues:
+        if self._rules is None:
+            self._rules = await self._read_rules()
+        return self._rules
+
     async def _validate(self, name: str, text: str) -> tuple[Menu, PromptTable]:
-        result = await check(text, self.dirs)
+        result = await check(text, self.dirs, rules=await self._current_rules())
         faults = list(result.faults)
         if result.menu is not None and result.menu.name != name:
             faults.insert(0, Fault(line=0, message=f"the file declares menu {result.menu.name!r}, expected {name!r}"))
@@ -221,12 +246,38 @@ class MenuRegistry:
                           f"version {active.version}" if active else "no menu", format_faults(exc.faults, str(path)))
         return changed
 
+    async def refresh_rules(self) -> list[str]:
+        """Re-read the rule values; when they changed, re-synthesize the prompts of every menu that
+        states a rule and put them in service. Returns the names of the menus refreshed."""
+        values = await self._read_rules()
+        if values == self._rules:
+            return []
+        self._rules = values
+        refreshed = []
+        for name, active in list(self._active.items()):
+            if not any(item.kind == "say" and uses_rules(item.value)
+                       for _role, prompt in active.menu.all_prompts() for item in prompt):
+                continue
+            table, faults = await check_prompts(active.menu, self.dirs, rules=values)
+            if faults:
+                log.error("ivr menu %s: prompts not re-synthesized for the new rules, the old ones stay:\n%s",
+                          name, format_faults(faults, f"{name} v{active.version}"))
+                continue
+            async with self._lock:
+                if self._active.get(name) is active:
+                    self._active[name] = replace(active, prompts=table)
+                    refreshed.append(name)
+                    log.info("ivr menu %s version %s: prompts re-synthesized for changed rules", name, active.version)
+        return refreshed
+
     async def watch(self, interval: float = 2.0) -> None:
-        """Poll ``ivr/`` for edits until cancelled (cheap: a hash of a few small files)."""
+        """Poll ``ivr/`` for edits and the rule values for changes until cancelled (cheap: a hash of a
+        few small files, one small query)."""
         while True:
             await asyncio.sleep(interval)
             try:
                 await self.scan()
+                await self.refresh_rules()
             except asyncio.CancelledError:
                 raise
             except Exception:  # noqa: BLE001 - the watcher must outlive any one bad file

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from callcore.agi.server import FastAgiServer
@@ -13,6 +14,7 @@ from callcore.ivr.stasis import HandoffHandler, ivr_flow
 from callcore.routing.hours import BusinessHours
 from callcore.ivr.lookup import StoreTicketLookup
 from callcore.ivr.registry import MenuRegistry, UnknownMenu
+from callcore.ivr.rules import stored_rules
 from callcore.ivr.types import Handoffs
 from callcore.ivr.validator import prompt_dirs
 from callcore.prompts.synth import ensure_digits
@@ -34,7 +36,8 @@ class IvrService:
     def build(cls, settings: Settings, db: Database) -> IvrService:
         from agi_scripts import handlers
 
-        registry = MenuRegistry(ivr_dir=settings.ivr_dir, dirs=prompt_dirs(settings), db=db)
+        registry = MenuRegistry(ivr_dir=settings.ivr_dir, dirs=prompt_dirs(settings), db=db,
+                                rules=partial(stored_rules, db))
 
         def hours() -> BusinessHours | None:
             try:

@@ -3,8 +3,9 @@
 Graph faults: unknown target, unreachable node, loop without exit (nodes from which no hang-up or
 hand-off can be reached, or a cycle that never waits for a key), missing prompt, ``back`` with nowhere
 to go, a lookup reading a variable nothing collects, an ``hours`` node without business hours.
-Prompt faults (``check_prompts``, async): a ``say`` text espeak-ng cannot speak, a recording that is
-missing or not playable. Both return faults; an empty list means the menu may go into service.
+Prompt faults (``check_prompts``, async): a ``say`` text espeak-ng cannot speak or naming a rule the
+configuration does not have (``rules.py``), a recording that is missing or not playable. Both return
+faults; an empty list means the menu may go into service.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from callcore.config import Settings
 from callcore.ivr import format as f
 from callcore.ivr.format import Fault, Menu, PromptItem
 from callcore.ivr.loader import parse
+from callcore.ivr.rules import RuleValues, UnknownRule, default_rules, render
 from callcore.prompts.audio import is_playable
 from callcore.prompts.synth import PromptError, ensure_prompt
 
@@ -212,8 +214,11 @@ def prompt_dirs(settings: Settings, *, extra: Iterable[Path] = ()) -> PromptDirs
 PromptTable = dict[tuple[str, str], Path]
 
 
-async def check_prompts(menu: Menu, dirs: PromptDirs, *, concurrency: int = 4) -> tuple[PromptTable, list[Fault]]:
-    """Synthesizes every ``say`` text (cached) and checks every recording; faults for those that fail."""
+async def check_prompts(menu: Menu, dirs: PromptDirs, *, rules: RuleValues | None = None,
+                        concurrency: int = 4) -> tuple[PromptTable, list[Fault]]:
+    """Synthesizes every ``say`` text (cached), its rules said with their configured values (``rules``,
+    default: the shipped categories), and checks every recording; faults for those that fail."""
+    values = default_rules() if rules is None else rules
     items: dict[tuple[str, str], PromptItem] = {}
     for _role, prompt in menu.all_prompts():
         for item in prompt:
@@ -225,8 +230,14 @@ async def check_prompts(menu: Menu, dirs: PromptDirs, *, concurrency: int = 4) -
     async def one(key: tuple[str, str], item: PromptItem) -> None:
         if item.kind == "say":
             try:
+                text = render(item.value, values)
+            except UnknownRule as exc:
+                known = ", ".join("{" + k + "}" for k in sorted(values)) or "none"
+                faults.append(Fault(line=item.line, message=f"prompt {item.value!r}: unknown rule {{{exc.name}}} (known: {known})"))
+                return
+            try:
                 async with gate:
-                    table[key] = await ensure_prompt(item.value, dirs.sounds_dir, voice=menu.voice)
+                    table[key] = await ensure_prompt(text, dirs.sounds_dir, voice=menu.voice)
             except PromptError as exc:
                 faults.append(Fault(line=item.line, message=f"prompt {item.value!r} cannot be synthesized: {exc}"))
             return
@@ -254,15 +265,16 @@ class CheckResult:
         return self.menu is not None and not self.faults
 
 
-async def check(text: str, dirs: PromptDirs | None) -> CheckResult:
-    """Parse, validate and (when ``dirs`` is given) check the prompts of a menu file's text."""
+async def check(text: str, dirs: PromptDirs | None, *, rules: RuleValues | None = None) -> CheckResult:
+    """Parse, validate and (when ``dirs`` is given) check the prompts of a menu file's text, its rules
+    said with ``rules`` (default: the shipped categories)."""
     menu, faults = parse(text)
     if menu is None:
         return CheckResult(menu=None, faults=faults)
     faults = faults + validate(menu)
     table: PromptTable = {}
     if dirs is not None:
-        table, prompt_faults = await check_prompts(menu, dirs)
+        table, prompt_faults = await check_prompts(menu, dirs, rules=rules)
         faults += prompt_faults
     return CheckResult(menu=menu, faults=_dedupe(sorted(faults, key=lambda x: x.line)), prompts=table)
 

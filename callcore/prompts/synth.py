@@ -9,7 +9,10 @@ Paths are returned without the ``.wav`` extension because that is how ARI media 
 (``sound:/abs/path/without/ext``; Asterisk picks the format by extension itself).
 
 On espeak-ng 1.51 the voice that reads Chinese characters with Mandarin tones is ``cmn-latn-pinyin``;
-``cmn`` reads them letter by letter as English. Check with ``espeak-ng -q -v VOICE -x TEXT``.
+``cmn`` reads them letter by letter as English. Check with ``espeak-ng -q -v VOICE -x TEXT``. That
+voice also reads pinyin with tone numbers, so the words of the pronunciation lexicon (``lexicon.py``)
+are given to it in pinyin; the cache key is the text as spoken, so a lexicon change re-synthesizes the
+prompts it touches.
 """
 
 from __future__ import annotations
@@ -22,26 +25,31 @@ import weakref
 from pathlib import Path
 
 from callcore.prompts.audio import has_twins, read_wav, write_prompt
+from callcore.prompts.lexicon import default_lexicon
+from callcore.prompts.numbers import PHONE_DIGITS
 
 DEFAULT_VOICE = "cmn-latn-pinyin"
 TTS_SUBDIR = "tts"
 SYNTH_TIMEOUT = 30.0
+# Voices that read pinyin with tone numbers (a voice variant such as ``+f3`` may follow).
+PINYIN_VOICES = frozenset({"cmn-latn-pinyin"})
 
-# Digits as a Mandarin speaker reads a code or phone number: 1 is 幺 (yāo), not 一, so it is not
-# mistaken for 7 on a telephone line.
-DIGIT_WORDS = {
-    "0": "零", "1": "幺", "2": "二", "3": "三", "4": "四",
-    "5": "五", "6": "六", "7": "七", "8": "八", "9": "九",
-}
+# The digit prompts of codes and phone numbers (``numbers.PHONE_DIGITS``: 1 is 幺).
+DIGIT_WORDS = {str(d): word for d, word in enumerate(PHONE_DIGITS)}
 
 
 class PromptError(RuntimeError):
     """A prompt could not be synthesized or converted; the message says which and why."""
 
 
+def spoken_text(text: str, voice: str = DEFAULT_VOICE) -> str:
+    """What espeak-ng is given for ``text``: the lexicon's words in pinyin, for a voice that reads pinyin."""
+    return default_lexicon().apply(text) if voice.split("+")[0] in PINYIN_VOICES else text
+
+
 def prompt_key(text: str, voice: str = DEFAULT_VOICE) -> str:
-    """The cache key (and file name) of a text prompt."""
-    return hashlib.sha256(f"{voice}\0{text}".encode("utf-8")).hexdigest()
+    """The cache key (and file name) of a text prompt: the text as spoken, so a lexicon change is heard."""
+    return hashlib.sha256(f"{voice}\0{spoken_text(text, voice)}".encode("utf-8")).hexdigest()
 
 
 def prompt_path(text: str, sounds_dir: Path, *, voice: str = DEFAULT_VOICE) -> Path:
@@ -86,7 +94,7 @@ def _synthesize(text: str, voice: str, base: Path) -> None:
     base.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=base.parent, prefix=".synth-") as tmp:
         raw = Path(tmp) / "espeak.wav"
-        _espeak(text, voice, raw)
+        _espeak(spoken_text(text, voice), voice, raw)
         try:
             segment = read_wav(raw)
         except Exception as exc:  # pydub raises bare exceptions of several kinds for a bad file

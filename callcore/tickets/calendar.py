@@ -4,12 +4,19 @@ Holidays come from the maintained ``chinesecalendar`` package (State Council not
 overrides stored in ``calendar_overrides`` win over it. For a year the package does not cover
 (it covers up to the last published notice, 2026 in version 1.11) the calendar falls back to
 Monday–Friday plus the overrides, and ``covered(year)`` says so, so admins know to enter them.
+
+A year is *covered* (its deadlines are verified) when the holiday package has its data, or when the
+admins have entered that year's notice, which the calendar recognises by an override marking
+1 January (元旦, the first holiday of every State Council notice) as a holiday. A deadline counted
+across a year that is not covered is flagged ``due_unverified`` until a calendar change covers it.
+The package is reached through ``HolidaySource`` so tests do not depend on which years it knows.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
@@ -26,28 +33,50 @@ def local_date(at: datetime) -> date:
     return at.astimezone(LOCAL_TZ).date()
 
 
-def covered(year: int) -> bool:
-    """True when the holiday package knows this year's holidays and make-up days."""
-    try:
-        chinese_calendar.is_workday(date(year, 6, 1))
-    except NotImplementedError:
-        return False
-    return True
+class HolidaySource(Protocol):
+    """Official working days: ``None`` for a day the source has no data for."""
+
+    def is_workday(self, day: date) -> bool | None: ...
+
+
+class PackageHolidays:
+    """The ``chinesecalendar`` package's answer."""
+
+    def is_workday(self, day: date) -> bool | None:
+        try:
+            return bool(chinese_calendar.is_workday(day))
+        except NotImplementedError:
+            return None
+
+
+PACKAGE = PackageHolidays()
+
+
+def covered(year: int, source: HolidaySource = PACKAGE) -> bool:
+    """True when the holiday source knows this year's holidays and make-up days."""
+    return all(source.is_workday(d) is not None for d in (date(year, 1, 1), date(year, 12, 31)))
 
 
 class WorkCalendar:
     """Answers "is this a working day" and adds working days; overrides are a plain mapping."""
 
-    def __init__(self, overrides: Mapping[date, bool] | None = None) -> None:
+    def __init__(self, overrides: Mapping[date, bool] | None = None, source: HolidaySource = PACKAGE) -> None:
         self.overrides: dict[date, bool] = dict(overrides or {})
+        self.source = source
 
     def is_workday(self, day: date) -> bool:
         if day in self.overrides:
             return self.overrides[day]
-        try:
-            return bool(chinese_calendar.is_workday(day))
-        except NotImplementedError:
-            return day.weekday() < 5
+        official = self.source.is_workday(day)
+        return day.weekday() < 5 if official is None else official
+
+    def covers(self, year: int) -> bool:
+        """The holiday source knows the year, or admins entered its notice (1 January marked a holiday)."""
+        return covered(year, self.source) or self.overrides.get(date(year, 1, 1)) is False
+
+    def uncovered_years(self, start: date, end: date) -> list[int]:
+        """The years from ``start`` to ``end`` whose holidays nobody has confirmed."""
+        return [y for y in range(start.year, max(start, end).year + 1) if not self.covers(y)]
 
     def add_workdays(self, start: date, days: int) -> date:
         """The deadline ``days`` working days after ``start``, counted from the day after (W-7).
@@ -86,7 +115,7 @@ class WorkCalendar:
         return "green"
 
 
-async def load_calendar(db: Database) -> WorkCalendar:
+async def load_calendar(db: Database, source: HolidaySource = PACKAGE) -> WorkCalendar:
     async with db.session() as s:
         rows = await s.scalars(select(CalendarOverride))
-        return WorkCalendar({r.day: r.workday for r in rows})
+        return WorkCalendar({r.day: r.workday for r in rows}, source)

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, or_, select
 
 from callcore.store.db import Database
-from callcore.tickets.calendar import WorkCalendar, load_calendar
+from callcore.tickets.calendar import PACKAGE, HolidaySource, WorkCalendar, load_calendar
 from callcore.tickets.models import Category, Ticket
 from callcore.tickets.settings import TicketSettings
 
@@ -23,14 +24,24 @@ class Deadlines:
     limits: dict[str, int]
 
     @classmethod
-    async def load(cls, db: Database, settings: TicketSettings) -> Deadlines:
+    async def load(cls, db: Database, settings: TicketSettings, source: HolidaySource = PACKAGE) -> Deadlines:
         async with db.session() as s:
             limits = {c.code: c.limit_days for c in await s.scalars(select(Category))}
-        return cls(calendar=await load_calendar(db), settings=settings, limits=limits)
+        return cls(calendar=await load_calendar(db, source), settings=settings, limits=limits)
 
     def due(self, category: str, received: date) -> date:
         """W-7: the category's limit in working days, counted from the day after receipt."""
         return self.calendar.add_workdays(received, self.limits.get(category, 15))
+
+    def counted(self, start: date, days: int, paused_days: int = 0) -> dict[str, Any]:
+        """A deadline ``days`` working days after ``start`` (plus the working days paused so far), as the
+        event data the workflow reads: the date, its basis, and whether a year it spans is unverified."""
+        due = self.calendar.add_workdays(start, days + paused_days)
+        return {"due_date": due.isoformat(), "due_from": start.isoformat(), "due_days": days,
+                "due_unverified": bool(self.calendar.uncovered_years(start, due))}
+
+    def for_category(self, category: str, start: date, paused_days: int = 0) -> dict[str, Any]:
+        return self.counted(start, self.limits.get(category, 15), paused_days)
 
     def sign_by(self, today: date) -> date:
         return self.calendar.add_workdays(today, self.settings.sign_days)
@@ -50,7 +61,8 @@ class Deadlines:
 
 
 FINISHED = ("closed", "archived")
-NOT_RUNNING = ("rejected", "merged")
+# A paused ticket's clock is stopped (workflow docstring): neither due soon nor overdue until it resumes.
+NOT_RUNNING = ("rejected", "merged", "paused")
 
 
 def colour_of(status: str, due: date, closed_on_time: bool | None, today: date, yellow_until: date) -> str:

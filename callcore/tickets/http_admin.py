@@ -10,10 +10,11 @@ from typing import Any
 from pydantic import BaseModel, Field, model_validator
 
 from callcore.api.router import ApiRequest, Router
-from callcore.api.validation import Day, InputModel
+from callcore.api.validation import Day, InputModel, parse_day
 from callcore.core.errors import InvalidInput
-from callcore.core.identity import ADMINS, STATS_READERS
+from callcore.core.identity import ADMINS, HANDLER, STATS_READERS
 from callcore.tickets import reference, stats
+from callcore.tickets.errors import NotPermitted
 from callcore.tickets.services import TicketService
 
 router = Router("/api/v1")
@@ -46,6 +47,9 @@ class OverrideOut(BaseModel):
 class CalendarOut(BaseModel):
     overrides: list[OverrideOut]
     holiday_data_years: dict[str, bool] = Field(description="whether the holiday package covers each year")
+    covered_years: dict[str, bool] = Field(
+        description="whether deadlines in each year are verified: the package covers it, or admins entered the "
+                    "year's notice (1 January marked a holiday); deadlines over other years are flagged")
 
 
 class StatsQuery(InputModel):
@@ -73,10 +77,7 @@ def _code(raw: str) -> str:
 
 
 def _day(raw: str) -> date:
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise _path_error("day", "expected YYYY-MM-DD") from None
+    return parse_day(raw)
 
 
 @router.get("/categories", summary="Categories and their deadlines (W-2, W-7)", tags=("admin",))
@@ -97,7 +98,8 @@ async def put_category(req: ApiRequest[CategoryIn, Any]) -> CategoryOut:
 async def get_calendar(req: ApiRequest[Any, Any]) -> CalendarOut:
     rows = await reference.overrides(req.ctx.db)
     return CalendarOut(overrides=[OverrideOut.model_validate(r, from_attributes=True) for r in rows],
-                       holiday_data_years=reference.holiday_data_years())
+                       holiday_data_years=reference.holiday_data_years(),
+                       covered_years=await reference.covered_years(req.ctx.get(TicketService)))
 
 
 @router.put("/calendar/{day}", summary="Mark a day as a working day or a holiday", tags=("admin",), body=OverrideIn,
@@ -114,8 +116,13 @@ async def delete_override(req: ApiRequest[Any, Any]) -> None:
     await reference.delete_override(req.ctx.get(TicketService), _day(req.path["day"]))
 
 
-@router.get("/stats/departments", summary="S-1 per department and period", tags=("stats",), query=StatsQuery,
-            roles=STATS_READERS)
+@router.get("/stats/departments", summary="S-1 per department and period (a handler: the own department's)",
+            tags=("stats",), query=StatsQuery, roles=STATS_READERS | {HANDLER})
 async def department_stats(req: ApiRequest[Any, StatsQuery]) -> list[dict[str, Any]]:
     q = req.query
-    return [asdict(r) for r in await stats.for_period(req.ctx.db, q.start, q.end, q.department_id)]
+    department_id = q.department_id
+    if req.user.role == HANDLER:
+        if department_id not in (None, req.user.department_id) or not req.user.department_id:
+            raise NotPermitted("承办单位只能查看本单位的统计")
+        department_id = req.user.department_id
+    return [asdict(r) for r in await stats.for_period(req.ctx.db, q.start, q.end, department_id)]

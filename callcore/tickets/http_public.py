@@ -1,17 +1,18 @@
-"""The citizens' status lookup by query code (查询码): no login, rate-limited, no personal data."""
+"""The citizens' status lookup by query code (查询码), or by phone and the ID card's last 6
+characters: no login, rate-limited per address (and per phone), no personal data."""
 
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
+from pydantic_core import PydanticCustomError
 
 from callcore.api.ratelimit import RateLimiter
 from callcore.api.router import ApiRequest, Router
-from callcore.api.validation import InputModel
-from callcore.core.errors import InvalidInput
-from callcore.tickets import public
+from callcore.api.validation import InputModel, field_error
+from callcore.tickets import phones, public
 
 router = Router("/api/v1")
 
@@ -43,7 +44,36 @@ async def public_status(req: ApiRequest[Any, PublicQuery]) -> PublicStatus:
     req.ctx.get(PublicLimiter).check(req.raw.remote or "unknown")
     code = req.path["query_code"]
     if not (code.isascii() and code.isdigit() and len(code) == 8):
-        raise InvalidInput("query_code: 8 digits", details=[{"field": "query_code", "in": "path",
-                                                             "message": "8 digits"}])
+        raise field_error("query_code", "path", "查询码为 8 位数字", "8 digits")
     view = await public.status(req.ctx.db, code, req.query.phone)
     return PublicStatus.model_validate(view, from_attributes=True)
+
+
+def _phone(value: str) -> str:
+    try:
+        return phones.normalise(value) or value
+    except phones.BadPhone as exc:
+        raise PydanticCustomError("phone", exc.text) from None
+
+
+class IdentityLookup(InputModel):
+    phone: Annotated[str, AfterValidator(_phone)] = Field(
+        min_length=7, max_length=phones.MAX_INPUT, description="the phone number given with the ticket, whole")
+    id_card_tail: str = Field(pattern=r"^[0-9]{5}[0-9Xx]$",
+                              description="the last 6 characters of the ID-card number given with the ticket")
+
+
+class IdentityResult(BaseModel):
+    items: list[PublicStatus]
+
+
+@router.post("/public/lookup", summary="Tickets by phone and the ID card's last 6 characters (citizens)",
+             tags=("public",), body=IdentityLookup, response=IdentityResult, auth=False,
+             responses={404: "nothing found (the same answer for every miss)", 429: "too many lookups"})
+async def identity_lookup(req: ApiRequest[IdentityLookup, Any]) -> IdentityResult:
+    """A POST, so that neither number lands in an access log's URL."""
+    limiter = req.ctx.get(PublicLimiter)
+    limiter.check(req.raw.remote or "unknown")
+    limiter.check(f"phone:{req.body.phone}")  # guessing tails from many addresses
+    views = await public.by_identity(req.ctx.db, req.body.phone, req.body.id_card_tail)
+    return IdentityResult(items=[PublicStatus.model_validate(v, from_attributes=True) for v in views])

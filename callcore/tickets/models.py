@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -67,6 +68,8 @@ class Ticket(Base):
         # The center's lists by category over a period.
         Index("ix_tickets_category_received", "category", "received_at"),
         Index("ix_tickets_closed_dept", "closed_at", "department_id"),
+        # The health warning: open tickets whose deadline reaches a year without holiday data (few rows).
+        Index("ix_tickets_due_unverified", "due_unverified", "status"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -107,6 +110,20 @@ class Ticket(Base):
     merged_into: Mapped[str | None] = mapped_column(String(36), nullable=True)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     closed_on_time: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    # The deadline's basis (working days from a day, plus the working days paused), for recounting it
+    # after a calendar change; null for a date a person chose (an approved extension).
+    due_from: Mapped[date | None] = mapped_column(Date, nullable=True)
+    due_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    paused_days: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The deadline spans a year without official holiday data (calendar.py says what covers a year).
+    due_unverified: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    approved_until: Mapped[date | None] = mapped_column(Date, nullable=True)
+    paused_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    pause_kind: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    # 首问负责制: the first member of staff who took the ticket (not a projection of the state: the service
+    # records it with the first event a person makes).
+    first_responsible_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    first_responsible_name: Mapped[str | None] = mapped_column(String(64), nullable=True)
     last_seq: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

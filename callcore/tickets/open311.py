@@ -1,16 +1,25 @@
 """Intake compatible with Open311 GeoReport v2 (http://wiki.open311.org/GeoReport_v2): the service
 list is the active categories, a service request is a ticket of the ``open311`` channel, and a
-request is read back by its ticket number."""
+request is read back by its ticket number, or listed with the standard's filters.
+
+What leaves here goes to third-party systems: no caller name, phone or ID card, and numbers typed
+into the description, the notes or the address are masked (A-2)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select
 
 from callcore.core.errors import NotFound
 from callcore.core.identity import Principal
+from callcore.core.privacy import scrub
+from callcore.store.base import utcnow
+from callcore.store.db import Database
 from callcore.tickets import reference
-from callcore.tickets.models import Ticket
+from callcore.tickets.access import visible_clause
+from callcore.tickets.models import Category, Ticket
 from callcore.tickets.services import NewTicket, TicketService
 
 # A request is "closed" for GeoReport once the ticket is finished, whatever the reason.
@@ -65,10 +74,49 @@ def notice(t: Ticket) -> str:
 async def request(service: TicketService, who: Principal, number: str) -> Request:
     """The request (ticket) of that number, if ``who`` may see it; ``NotFound`` otherwise."""
     if len(number) > 20:
-        raise NotFound(f"request {number} not found")
+        raise NotFound(f"request {number} not found", text="没有这个服务请求")
     t = (await service.get(who, number)).ticket
+    return _request(t, await reference.category_name(service.db, t.category))
+
+
+def _request(t: Ticket, service_name: str) -> Request:
     closed = t.status in FINISHED
-    return Request(number=t.number, closed=closed, notes=t.reply if closed else "", service_code=t.category,
-                   service_name=await reference.category_name(service.db, t.category), description=t.content,
-                   requested_at=t.received_at, updated_at=t.updated_at, expected_on=t.due_date, address=t.address,
-                   lat=t.lat, lon=t.lon)
+    return Request(number=t.number, closed=closed, notes=scrub(t.reply) if closed else "", service_code=t.category,
+                   service_name=service_name, description=scrub(t.content), requested_at=t.received_at,
+                   updated_at=t.updated_at, expected_on=t.due_date, address=scrub(t.address), lat=t.lat, lon=t.lon)
+
+
+# GeoReport: without dates, the last 90 days; at most 1000 requests an answer.
+DEFAULT_DAYS = 90
+MAX_REQUESTS = 1000
+
+
+@dataclass(frozen=True, kw_only=True)
+class RequestFilter:
+    numbers: tuple[str, ...] = ()
+    service_codes: tuple[str, ...] = ()
+    start: datetime | None = None
+    end: datetime | None = None
+    status: str | None = None  # "open" or "closed"; None for both
+
+
+async def requests(db: Database, who: Principal, f: RequestFilter) -> list[Request]:
+    """The requests ``who`` may see that match ``f``, newest first. Asked by number, the dates do
+    not apply (as the standard says); otherwise the default window is the last 90 days."""
+    q = (select(Ticket, Category.name).join(Category, Category.code == Ticket.category)
+         .where(visible_clause(who)).order_by(Ticket.received_at.desc()).limit(MAX_REQUESTS))
+    if f.numbers:
+        q = q.where(Ticket.number.in_(f.numbers))
+    else:
+        start = f.start or ((f.end or utcnow()) - timedelta(days=DEFAULT_DAYS))
+        q = q.where(Ticket.received_at >= start)
+        if f.end:
+            q = q.where(Ticket.received_at <= f.end)
+    if f.service_codes:
+        q = q.where(Ticket.category.in_(f.service_codes))
+    if f.status == "closed":
+        q = q.where(Ticket.status.in_(FINISHED))
+    elif f.status == "open":
+        q = q.where(Ticket.status.not_in(FINISHED))
+    async with db.session() as s:
+        return [_request(t, name) for t, name in (await s.execute(q)).all()]

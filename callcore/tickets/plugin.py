@@ -4,6 +4,7 @@ outbox relay), each safe to run in several daemons at once."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 
 from callcore.api.router import Router
@@ -12,7 +13,7 @@ from callcore.config import NotifySettings
 from callcore.core.identity import HANDLER
 from callcore.core.jobs import PeriodicJob
 from callcore.plugin import Plugin
-from callcore.tickets import http, http_admin, http_open311, http_public
+from callcore.tickets import http, http_admin, http_open311, http_public, search
 from callcore.tickets.call_access import handler_calls
 from callcore.tickets.http_public import PublicLimiter
 from callcore.tickets.outbox import OutboxRelay, Sender
@@ -33,16 +34,21 @@ def default_sender(notify: NotifySettings) -> Sender:
 
 class TicketsPlugin(Plugin):
     name = "tickets"
-    models = ("callcore.tickets.models",)
+    models = ("callcore.tickets.models", "callcore.tickets.search")
 
     def build(self) -> None:
         ctx = self.ctx
         settings = ctx.settings.tickets
         self.service = ctx.provide(TicketService(ctx.db, settings))
+        ctx.warnings["holiday_calendar"] = self.service.calendar_warning
         ctx.provide(PublicLimiter(settings.public_lookups_per_minute, 60.0))
         self.sender = default_sender(ctx.settings.notify)
         if ctx.has(CallScopes):
             ctx.get(CallScopes).add(HANDLER, handler_calls)
+
+    async def start(self) -> None:
+        # jieba loads its dictionary once (~1 s): in a thread now, not in the first search or new ticket.
+        await asyncio.to_thread(search.segmenter)
 
     def routers(self) -> Sequence[Router]:
         return (http.router, http_public.router, http_open311.router, http_admin.router)

@@ -1,6 +1,11 @@
 """The citizens' status lookup by query code (查询码): anyone may key a code, so the answer holds
 no personal data; the reply is shown only to whoever also gives the caller's phone number (whole
-or its last 4 digits), and even then with numbers in it masked."""
+or its last 4 digits), and even then with numbers in it masked.
+
+A citizen who lost the code looks up by the whole phone number plus the last 6 characters of the
+ID-card number given with the ticket: the same view, for each such ticket. Any miss (unknown number,
+a number that filed nothing with an ID card, a wrong tail) is the same "not found", so the lookup
+cannot tell whether a number ever called."""
 
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ from sqlalchemy import select
 from callcore.core.errors import NotFound
 from callcore.core.privacy import scrub
 from callcore.store.db import Database
+from callcore.tickets import phones
 from callcore.tickets.calendar import local_date
 from callcore.tickets.models import Category, Ticket
 from callcore.tickets.workflow import STATUS_TEXT
@@ -40,9 +46,44 @@ async def status(db: Database, query_code: str, phone: str | None = None) -> Cit
         row = (await s.execute(select(Ticket, Category.name).join(Category, Category.code == Ticket.category)
                                .where(Ticket.query_code == query_code))).first()
     if row is None:
-        raise NotFound("没有这个查询码的工单 (no ticket with this query code)")
+        raise NotFound("no ticket with this query code", text="没有这个查询码的工单")
     t, category = row
-    matched = phone_matches(t.phone, phone)
+    return _view(t, category, phone_matches(t.phone, phone))
+
+
+# The newest tickets an identity lookup shows.
+IDENTITY_LIMIT = 10
+
+
+def phone_forms(phone: str) -> list[str]:
+    """The stored form of the number (``phones.normalise``), and the number as keyed, for tickets
+    stored before numbers were normalised."""
+    try:
+        stored = phones.normalise(phone)
+    except phones.BadPhone:
+        stored = ""
+    return sorted({phone.strip(), stored} - {""})
+
+
+async def by_identity(db: Database, phone: str, id_tail: str) -> list[CitizenView]:
+    """The tickets filed with this phone and an ID card ending in ``id_tail`` (newest first), as a
+    citizen who gave the matching phone sees them; ``NotFound``, always the same, otherwise."""
+    tail = id_tail.upper()
+    async with db.session() as s:
+        rows = (await s.execute(
+            select(Ticket, Category.name).join(Category, Category.code == Ticket.category)
+            .where(Ticket.phone.in_(phone_forms(phone)), Ticket.id_card != "")
+            .order_by(Ticket.received_at.desc()).limit(200))).all()
+    found = [_view(t, category, True) for t, category in rows if t.id_card.upper().endswith(tail)]
+    if not found:
+        raise NotFound("no ticket for this phone and ID card", text=NOT_FOUND_TEXT)
+    return found[:IDENTITY_LIMIT]
+
+
+NOT_FOUND_TEXT = "没有找到符合条件的工单，请核对电话号码和身份证号后六位"
+
+
+def _view(t: Ticket, category: str, matched: bool) -> CitizenView:
     return CitizenView(
         query_code=t.query_code, status=t.status, status_text=STATUS_TEXT.get(t.status, t.status), category=category,
         received_on=local_date(t.received_at), due_date=t.due_date,

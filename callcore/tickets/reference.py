@@ -1,6 +1,7 @@
 """The reference data admins manage for the workflow: categories with their time limits (W-2, W-7)
 and the corrections of the working-day calendar (调休). A change reloads the service's deadlines,
-so the next ticket is dated by it."""
+so the next ticket is dated by it; a calendar change also recounts the deadlines of open tickets,
+each as a system event (``TicketService.recompute_deadlines``)."""
 
 from __future__ import annotations
 
@@ -52,11 +53,22 @@ async def overrides(db: Database) -> list[CalendarOverride]:
         return list(await s.scalars(select(CalendarOverride).order_by(CalendarOverride.day)))
 
 
+def _years(today: date | None) -> range:
+    today = today or local_date(utcnow())
+    return range(today.year - 1, today.year + 2)
+
+
 def holiday_data_years(today: date | None = None) -> dict[str, bool]:
     """Whether the holiday package covers last year, this year and next year: admins enter the
     overrides of a year it does not."""
-    today = today or local_date(utcnow())
-    return {str(y): covered(y) for y in range(today.year - 1, today.year + 2)}
+    return {str(y): covered(y) for y in _years(today)}
+
+
+async def covered_years(service: TicketService, today: date | None = None) -> dict[str, bool]:
+    """Whether deadlines in last year, this year and next year are verified: the package knows the
+    year or the admins entered it (``calendar.WorkCalendar.covers``)."""
+    cal = (await service.deadlines()).calendar
+    return {str(y): cal.covers(y) for y in _years(today)}
 
 
 async def put_override(service: TicketService, day: date, *, workday: bool, note: str = "") -> CalendarOverride:
@@ -69,6 +81,7 @@ async def put_override(service: TicketService, day: date, *, workday: bool, note
         else:
             row.workday, row.note = workday, note
     await service.reload()
+    await service.recompute_deadlines("calendar change", year=day.year)
     return row
 
 
@@ -80,3 +93,4 @@ async def delete_override(service: TicketService, day: date) -> None:
             raise NotFound(f"no override on {day.isoformat()}")
         await s.delete(row)
     await service.reload()
+    await service.recompute_deadlines("calendar change", year=day.year)

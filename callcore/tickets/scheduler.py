@@ -81,7 +81,7 @@ class UrgeScheduler:
                 escalate = number == svc.settings.escalate_after_urges
                 step = Step(action="urge", role=SYSTEM_PRINCIPAL.role, today=today,
                             data={"today": today.isoformat(), "number": number, "escalate": escalate,
-                                  "automatic": True})
+                                  "automatic": True, "due": t.due_date.isoformat()})
                 after = apply(before, step)
                 project(t, after, now)
                 svc.event(s, t, step, SYSTEM_PRINCIPAL, before, after, now,

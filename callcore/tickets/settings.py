@@ -39,3 +39,7 @@ class TicketSettings:
     # Public status lookup: requests per client address per minute.
     public_lookups_per_minute: int = 20
     export_max_rows: int = 100_000
+    # W-1: a ticket's time of receipt is at most this old (before the hotline kept tickets here) and at most
+    # this far in the future (clock skew between an agent's desk and the server).
+    received_max_age_days: int = 366
+    received_future_seconds: int = 300

@@ -18,9 +18,10 @@ from callcore.accounts import departments
 from callcore.core.identity import Principal
 from callcore.core.privacy import mask_phone
 from callcore.tickets.calendar import LOCAL_TZ
+from callcore.tickets.models import TicketEvent
 from callcore.tickets.reference import category_name
 from callcore.tickets.services import TicketService
-from callcore.tickets.workflow import ACTION_TEXT, MODES, SATISFACTION, STATUS_TEXT
+from callcore.tickets.workflow import ACTION_TEXT, MODES, REJECT_REASONS, SATISFACTION, STATUS_TEXT
 
 FONT_CANDIDATES = (
     "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
@@ -62,6 +63,7 @@ class SlipData:
     sign_by: str
     status: str
     instructions: str
+    first_responsible: str
     satisfaction: str | None
     history: list[tuple[str, str, str]]  # (time, who, what)
 
@@ -73,7 +75,7 @@ class SlipData:
             ("办理方式", MODES.get(self.mode or "", "—")), ("主办单位", self.department or "—"),
             ("协办单位", "、".join(self.assisting) or "—"), ("签收时限", self.sign_by or "—"),
             ("办理时限", self.due_date), ("当前状态", STATUS_TEXT.get(self.status, self.status)),
-            ("交办意见", self.instructions or "—"),
+            ("交办意见", self.instructions or "—"), ("首问负责人", self.first_responsible or "—"),
             ("满意度", SATISFACTION.get(self.satisfaction or "", "—")),
         ]
 
@@ -82,7 +84,8 @@ TITLE = "96881市民服务热线 工单转办单"
 CHANNEL_TEXT = {"phone": "电话", "web": "网站", "sms": "短信", "mail": "信件", "open311": "网上平台"}
 
 
-def _local(at: datetime) -> str:
+def local_time(at: datetime) -> str:
+    """A time as printed for people: the hotline's time zone (Asia/Shanghai), never UTC."""
     return at.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
 
 
@@ -97,16 +100,24 @@ async def transfer_slip(service: TicketService, who: Principal, ref: str, *, rev
     names = await departments.names(service.db)
     dispatch = next((e for e in reversed(view.events) if e.action == "dispatch"), None)
     return SlipData(
-        number=t.number, received_at=_local(t.received_at), channel=CHANNEL_TEXT.get(t.channel, t.channel),
+        number=t.number, received_at=local_time(t.received_at), channel=CHANNEL_TEXT.get(t.channel, t.channel),
         category=await category_name(service.db, t.category), urgency=t.urgency, caller_name=t.caller_name,
         phone=phone, address=t.address, title=t.title, content=t.content, mode=t.mode,
         department=names.get(t.department_id or "", ""),
         assisting=[names.get(d.department_id, d.department_id) for d in view.departments if d.role == "assist"],
         due_date=t.due_date.isoformat(), sign_by=t.sign_by.isoformat() if t.sign_by else "", status=t.status,
         instructions=str((dispatch.data or {}).get("instructions", "")) if dispatch else "",
-        satisfaction=t.satisfaction,
-        history=[(_local(e.at), e.actor_name or e.actor_id,
-                  f"{ACTION_TEXT.get(e.action, e.action)}{'：' + e.note if e.note else ''}") for e in view.events])
+        satisfaction=t.satisfaction, first_responsible=t.first_responsible_name or t.first_responsible_id or "",
+        history=[(local_time(e.at), e.actor_name or e.actor_id, _what(e)) for e in view.events])
+
+
+def _what(e: TicketEvent) -> str:
+    """The step in words, with what people wrote on it (a leader's instructions, a reason, a note)."""
+    data = e.data or {}
+    said = [str(data[k]) for k in ("instructions", "reason") if data.get(k) and e.action != "dispatch"]
+    if e.action == "reject":
+        said = [REJECT_REASONS.get(x, x) for x in said]
+    return "：".join([ACTION_TEXT.get(e.action, e.action), *said, *([e.note] if e.note else [])])
 
 
 def render_html(d: SlipData) -> str:

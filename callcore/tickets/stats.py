@@ -1,8 +1,9 @@
 """S-1 per department and period, computed by the database with aggregates over the events.
 
 A step counts for the department the event concerns (``ticket_events.department_id``) and for
-the period its time falls in: received = dispatches and redos to it, signed, returned, extended
-(approved extensions), urged, redone. Closed, closed on time and satisfaction count the tickets
+the period its time falls in: received = the tickets dispatched or redone to it (a ticket
+re-dispatched three times is received once), signed, returned, extended (approved extensions),
+urged (only overdue tickets can be urged), redone. Closed, closed on time and satisfaction count the tickets
 closed in the period, by their lead department. Open overdue is a snapshot at ``today``.
 """
 
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy import ColumnElement, case, distinct, func, select
 
 from callcore.accounts.models import Department
 from callcore.store.base import utcnow
@@ -53,7 +54,7 @@ async def department_stats(db: Database, since: datetime, until: datetime, today
     e = TicketEvent
     ev = (select(
         e.department_id.label("dep"),
-        _count(e.action.in_(("dispatch", "redo"))).label("received"),
+        func.count(distinct(case((e.action.in_(("dispatch", "redo")), e.ticket_id)))).label("received"),
         _count(e.action == "sign").label("signed"),
         _count(e.action == "return").label("returned"),
         _count(e.action == "approve_extension").label("extended"),

@@ -1,5 +1,5 @@
 // The one way the console calls the daemon's JSON API: bearer token, JSON in and out, and an
-// ApiError whose text is readable Chinese (the API's own English message is kept as detail).
+// ApiError whose text is readable Chinese (the API's Chinese message is kept as text, its English as detail).
 import { session } from './session'
 
 export interface FieldFault {
@@ -37,9 +37,10 @@ export class ApiError extends Error {
   status: number
   errorId: string
   detail: string
+  text: string
   faults: FieldFault[]
 
-  constructor(status: number, errorId: string, detail: string, faults: FieldFault[]) {
+  constructor(status: number, errorId: string, detail: string, faults: FieldFault[], text = '') {
     const base = ERROR_TEXT[errorId] ?? STATUS_TEXT[status] ?? `请求失败（${status}）`
     const first = faults[0]
     const where = first?.line ? `第 ${first.line} 行` : first?.field ? `字段 ${first.field}` : ''
@@ -47,6 +48,7 @@ export class ApiError extends Error {
     this.status = status
     this.errorId = errorId
     this.detail = detail
+    this.text = text
     this.faults = faults
   }
 }
@@ -73,8 +75,8 @@ function readable(e: ApiError): string {
   if (ring) return `坐席 ${ring[1]} 当前不能外呼${ring[2] ? `：${ring[2]}` : ''}`
   const task = /^callback task \S+ (is already (\w+)|is being dialled now)$/.exec(e.detail)
   if (task) return task[2] ? `回拨任务已是“${CALLBACK_STATE[task[2]] ?? task[2]}”状态` : '回拨任务正在呼叫中，暂不能取消'
-  // Messages the API already writes in Chinese are shown as they are.
-  return e.detail
+  // Otherwise the API's own Chinese message.
+  return e.text || e.detail
 }
 
 export function errorText(e: unknown): string {
@@ -107,8 +109,9 @@ export async function api<T>(method: string, path: string, body?: unknown, query
     data = null
   }
   if (!resp.ok) {
-    const d = (data ?? {}) as { error_id?: string; message?: string; details?: FieldFault[] }
-    const err = new ApiError(resp.status, d.error_id ?? '', d.message ?? '', Array.isArray(d.details) ? d.details : [])
+    const d = (data ?? {}) as { error_id?: string; message?: string; detail?: string; details?: FieldFault[] }
+    const err = new ApiError(resp.status, d.error_id ?? '', d.detail ?? d.message ?? '',
+      Array.isArray(d.details) ? d.details : [], d.message ?? '')
     if (resp.status === 401 && session.token && path !== '/auth/login') session.expire()
     throw err
   }

@@ -16,6 +16,7 @@ from aiohttp.test_utils import TestClient
 from callcore.accounts.models import Department, User, UserSession
 from callcore.accounts.passwords import hash_password
 from callcore.accounts.sessions import token_hash
+from callcore.core.context import AppContext
 from callcore.plugin import Plugin
 from callcore.store.base import utcnow
 from callcore.store.db import Database
@@ -34,7 +35,8 @@ class Api:
     db: Database
 
     async def call(self, method: str, path: str, who: str = "admin", **kw: Any) -> tuple[int, Any]:
-        r = await self.client.request(method, path, headers=self.headers[who], **kw)
+        kw["headers"] = {**self.headers[who], **kw.get("headers", {})}
+        r = await self.client.request(method, path, **kw)
         ctype = r.headers.get("Content-Type", "")
         body: Any = await r.json() if "json" in ctype else await r.read()
         return r.status, body
@@ -44,12 +46,14 @@ A = TypeVar("A", bound=Api)
 
 
 @asynccontextmanager
-async def staff_api(db: Database, tmp_path: Path, plugins: Sequence[type[Plugin]], kind: type[A]) -> AsyncIterator[A]:
-    """The API of ``plugins`` as a ``kind`` (``Api`` or a subclass with a capability's helpers)."""
+async def staff_api(db: Database, tmp_path: Path, plugins: Sequence[type[Plugin]], kind: type[A], *,
+                    ctx: AppContext | None = None) -> AsyncIterator[A]:
+    """The API of ``plugins`` as a ``kind`` (``Api`` or a subclass with a capability's helpers), on
+    ``ctx`` when the caller prepared one (e.g. with an AMI client for the queues)."""
     async with db.session() as s:
         s.add_all(Department(id=f"dep-{c}", code=c, name=f"{c}单位", active=True, contact="") for c in ("a", "b", "c"))
     headers = {"admin": ADMIN, "nobody": {}}
-    async with api_client(context(db, tmp_path), plugins) as client:
+    async with api_client(ctx or context(db, tmp_path), plugins) as client:
         for name, dep in USERS.items():
             # Sessions are made directly (login is tested in tests/accounts/test_http.py): Argon2 verification is slow.
             token = f"token-of-{name}"

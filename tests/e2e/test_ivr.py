@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ import pytest
 
 from harness.menus import SHIPPED, always_open
 
+from callcore.ivr.engine import deadline_sentence
 from callcore.prompts.synth import DIGIT_WORDS, prompt_path
 from harness import sipp
 from harness.stack import Stack
@@ -259,7 +260,8 @@ async def test_valid_query_code_hears_the_ticket_status(ivr_daemon: Stack, sipp_
     at = played.index(said)
     assert played[at + 1:at + 1 + len(code)] == digits
     assert log.spoke(ivr_daemon, f"对应的工单，目前状态为：{ticket['status_text']}。")
-    assert log.spoke(ivr_daemon, "办理期限为")
+    # The deadline in force said as a date (二零二六年十二月三十一日), not digit by digit (issue 14).
+    assert log.spoke(ivr_daemon, deadline_sentence(date.fromisoformat(ticket["due_date"])))
     [left] = events(detail, "ivr_left")
     assert (left["how"], left["node"]) == ("caller_hangup", "after_lookup")
 

@@ -68,7 +68,7 @@ async def test_choice_sets_category_and_queue_unavailable_path(sounds: Path, tmp
     assert [n for n, _ in s.played] == ["welcome.prompt", "not_available.prompt"]
     # Only the goodbye before the hang-up goes without silence queued behind it.
     assert s.last_prompts == [s.played[-1][0]] and s.played[-1][0].endswith("prompt")
-    assert s.of(ev.IVR_ENTERED) == [{"menu": "main", "version": 0, "label": "2026-12-01.1"}]
+    assert s.of(ev.IVR_ENTERED) == [{"menu": "main", "version": 0, "label": "2026-12-01.2"}]
     left = s.of(ev.IVR_LEFT)[0]
     assert left["how"] == "hangup" and left["node"] == "not_available" and left["path"][0] == "route"
 
@@ -171,7 +171,7 @@ async def test_sub_menu_and_back(sounds: Path, tmp_path: Path) -> None:
 async def test_query_code_found_is_spoken_with_deadline(sounds: Path, tmp_path: Path) -> None:
     active = await activate(SHIPPED, sounds, tmp_path)
     lookup = Lookup({"20261234": TicketStatus(query_code="20261234", status="processing", status_text="办理中",
-                                              due_date=date(2026, 12, 1))})
+                                              due_date=date(2026, 12, 31))})
     s = FakeSession(["3", "20261234#", "0"])
     await run(active, s, sounds, lookup=lookup)
     assert lookup.asked == ["20261234"]
@@ -179,10 +179,10 @@ async def test_query_code_found_is_spoken_with_deadline(sounds: Path, tmp_path: 
                            "not_available"]
     speech = dict(s.played)["lookup.status"]
     digits = await ensure_digits(sounds)
-    year = [f"sound:{digits[d]}" for d in "2026"]
-    assert any(speech[i:i + 4] == year for i in range(len(speech)))
-    assert f"sound:{await ensure_prompt('年', sounds)}" in speech
+    # The code digit by digit (1 as 幺), the date as a date: 十二月三十一日, not 幺二月三幺日 (issue 14).
     assert speech[1:9] == [f"sound:{digits[d]}" for d in "20261234"]
+    assert speech[-1] == f"sound:{await ensure_prompt('办理期限为二零二六年十二月三十一日。', sounds)}"
+    assert len(speech) == 11
 
 
 async def test_unknown_query_code_offers_retry_or_operator(sounds: Path, tmp_path: Path) -> None:

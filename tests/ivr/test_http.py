@@ -78,4 +78,4 @@ async def test_upload_recording_then_use_it(client: tuple[TestClient, MenuRegist
     r = await c.put("/api/v1/ivr/menus/main", json={"source": menu}, headers=ADMIN)
     assert r.status == 200, await r.text()
     r = await c.put("/api/v1/ivr/recordings/junk", data=b"not audio at all", headers={**ADMIN, "Content-Type": "audio/wav"})
-    assert r.status == 400 and "cannot read" in (await r.json())["message"]
+    assert r.status == 400 and "cannot read" in (await r.json())["detail"]

@@ -76,7 +76,7 @@ async def test_an_agent_logs_in_pauses_and_resumes_only_themself(api: Any) -> No
     # A supervisor (here the admin) acts for anyone; an illegal step is a conflict.
     assert (await call(client, "POST", "/agents/2002/login"))[1]["status"] == "available"
     status, out = await call(client, "POST", "/agents/2002/login")
-    assert status == 409 and "already logged in" in out["message"]
+    assert status == 409 and "already logged in" in out["detail"]
     assert (await call(client, "POST", "/agents/9999/login"))[0] == 404
 
 

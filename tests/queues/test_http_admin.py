@@ -109,13 +109,13 @@ async def test_a_bad_body_names_the_field_and_changes_nothing(api: Api, body: An
 
 async def test_not_json_and_conflicts(api: Api) -> None:
     s, err = await api.call("POST", "/agents", {**ADMIN, "Content-Type": "application/json"}, data=b"{")
-    assert s == 400 and err["message"] == "body: not valid JSON"
+    assert s == 400 and err["detail"] == "body: not valid JSON"
     assert (await api.call("POST", "/agents", json={"number": "1001", "name": "王芳", "user_id": "u-agent"}))[0] == 201
     before = await api.rows()
     s, err = await api.call("POST", "/agents", json={"number": "1001", "name": "李雷"})
-    assert s == 409 and "1001" in err["message"]
+    assert s == 409 and "1001" in err["detail"]
     s, err = await api.call("POST", "/agents", json={"number": "1002", "name": "李雷", "user_id": "u-agent"})
-    assert s == 409 and "already agent 1001" in err["message"]
+    assert s == 409 and "already agent 1001" in err["detail"]
     assert await api.rows() == before
 
 

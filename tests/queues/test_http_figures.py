@@ -112,7 +112,7 @@ async def test_bad_queries_are_clear_400s(client: TestClient,  # type: ignore[ty
     assert r.status == 400
     body = await r.json()
     assert body["error_id"] == "invalid_input"
-    assert body["details"][0]["field"] == field and words in body["message"], body
+    assert body["details"][0]["field"] == field and words in body["detail"], body
 
 
 async def test_stats_readers_only(client: TestClient) -> None:  # type: ignore[type-arg]

@@ -16,6 +16,7 @@ from callcore.tickets.plugin import TicketsPlugin
 from callcore.tickets.services import TicketService
 from callcore.tickets.settings import TicketSettings
 from tests.accounts.staff import staff_api
+from tests.apps import context
 from tests.tickets.api import TicketsApi
 
 AGENT = Principal(user_id="u-agent", name="接线员", role="agent")
@@ -25,6 +26,9 @@ LEADER = Principal(user_id="u-lead", name="领导", role="leader")
 HANDLER_A = Principal(user_id="u-ha", name="甲单位", role="handler", department_id="dep-a")
 HANDLER_B = Principal(user_id="u-hb", name="乙单位", role="handler", department_id="dep-b")
 HANDLER_C = Principal(user_id="u-hc", name="丙单位", role="handler", department_id="dep-c")
+# The tests date their tickets in 2026; a ten-year window for the time of receipt keeps them valid for
+# years (the default, one year, is tested on its own in test_workflow_defects).
+TEST_SETTINGS = TicketSettings(received_max_age_days=3660)
 
 
 @pytest.fixture
@@ -32,10 +36,11 @@ async def service(db: Database) -> AsyncIterator[TicketService]:
     async with db.session() as s:
         for code in ("a", "b", "c"):
             s.add(Department(id=f"dep-{code}", code=code, name=f"单位{code}", active=True, contact=f"dep-{code}@sms"))
-    yield TicketService(db, TicketSettings())
+    yield TicketService(db, TEST_SETTINGS)
 
 
 @pytest.fixture
 async def api(db: Database, tmp_path: Path) -> AsyncIterator[TicketsApi]:
-    async with staff_api(db, tmp_path, [AccountsPlugin, TicketsPlugin], TicketsApi) as staff:
+    ctx = context(db, tmp_path, tickets=TEST_SETTINGS)
+    async with staff_api(db, tmp_path, [AccountsPlugin, TicketsPlugin], TicketsApi, ctx=ctx) as staff:
         yield staff

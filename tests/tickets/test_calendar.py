@@ -11,6 +11,7 @@ from callcore.store.db import Database
 from callcore.tickets.calendar import WorkCalendar, covered, load_calendar, local_date
 from callcore.tickets.deadlines import colour_of
 from callcore.tickets.models import CalendarOverride
+from tests.tickets.holidays import OnlyYears
 
 CAL = WorkCalendar()
 
@@ -42,10 +43,26 @@ def test_make_up_days_and_holidays() -> None:
 
 
 def test_uncovered_year_falls_back_to_weekends_plus_overrides() -> None:
-    assert covered(2026) and not covered(2027)
-    assert CAL.add_workdays(date(2027, 1, 29), 5) == date(2027, 2, 5)
-    cal = WorkCalendar({date(2027, 2, 3): False, date(2027, 2, 6): True})
+    """Independent of the years the installed package knows (it will ship 2027 one day)."""
+    only_2026 = OnlyYears(2026)
+    assert covered(2026, only_2026) and not covered(2027, only_2026)
+    assert covered(2026) and not covered(2200)  # the real package: a year it will never know
+    cal = WorkCalendar(source=only_2026)
+    assert cal.add_workdays(date(2027, 1, 29), 5) == date(2027, 2, 5)
+    cal = WorkCalendar({date(2027, 2, 3): False, date(2027, 2, 6): True}, only_2026)
     assert cal.add_workdays(date(2027, 1, 29), 5) == date(2027, 2, 6)
+
+
+def test_covered_years_and_unverified_spans() -> None:
+    """A year counts as covered when the source knows it or admins marked its 1 January a holiday."""
+    cal = WorkCalendar(source=OnlyYears(2026))
+    assert cal.covers(2026) and not cal.covers(2027)
+    assert cal.uncovered_years(date(2026, 12, 1), date(2027, 1, 12)) == [2027]
+    assert cal.uncovered_years(date(2026, 3, 1), date(2026, 4, 1)) == []
+    entered = WorkCalendar({date(2027, 1, 1): False}, OnlyYears(2026))
+    assert entered.covers(2027) and entered.uncovered_years(date(2026, 12, 1), date(2027, 1, 12)) == []
+    # A make-up working day alone is not the year's notice.
+    assert not WorkCalendar({date(2027, 2, 6): True}, OnlyYears(2026)).covers(2027)
 
 
 def test_override_beats_the_package() -> None:
@@ -72,5 +89,5 @@ def test_colour() -> None:
 async def test_overrides_from_the_database(db: Database) -> None:
     async with db.session() as s:
         s.add(CalendarOverride(day=date(2027, 2, 3), workday=False, note="春节（待国务院通知）"))
-    cal = await load_calendar(db)
+    cal = await load_calendar(db, OnlyYears(2026))
     assert not cal.is_workday(date(2027, 2, 3)) and cal.is_workday(date(2027, 2, 4))

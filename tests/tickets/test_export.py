@@ -1,4 +1,5 @@
-"""Exports (A-2, OWASP CSV injection): numbers typed in free text are masked, formulas stay text."""
+"""Exports (A-2, OWASP CSV injection): numbers typed in free text are masked, formulas stay text; coded
+values in Chinese and times in the hotline's time zone (issue 14)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from datetime import date, datetime, timezone
 
 from openpyxl import load_workbook
 
-from callcore.tickets.export import cell, row, to_csv, to_xlsx
+from callcore.tickets.export import HEADERS, cell, row, to_csv, to_xlsx
 from callcore.tickets.models import Ticket
+from callcore.tickets.names import Names
 
 
 def ticket(**kw: object) -> Ticket:
@@ -24,7 +26,7 @@ def ticket(**kw: object) -> Ticket:
 
 
 def test_free_text_numbers_are_masked_and_formulas_are_text() -> None:
-    cells = row(ticket(), date(2026, 12, 1), date(2026, 12, 8), {})
+    cells = row(ticket(), date(2026, 12, 1), date(2026, 12, 8), Names())
     text = "|".join(str(c) for c in cells)
     for whole in ("13912345678", "13900006666", "11010519491231002X"):
         assert whole not in text
@@ -35,10 +37,24 @@ def test_free_text_numbers_are_masked_and_formulas_are_text() -> None:
 
 
 def test_csv_and_xlsx_carry_the_neutralised_cells() -> None:
-    cells = row(ticket(), date(2026, 12, 1), date(2026, 12, 8), {})
+    cells = row(ticket(), date(2026, 12, 1), date(2026, 12, 8), Names())
     rows = list(csv.reader(io.StringIO(to_csv([cells]).decode("utf-8-sig"))))
     assert rows[1][7].startswith("'=")
     ws = load_workbook(io.BytesIO(to_xlsx([cells]))).active
     assert ws is not None
     value = ws.cell(row=2, column=8).value
     assert isinstance(value, str) and value.startswith("'=") and ws.cell(row=2, column=8).data_type == "s"
+
+
+def test_coded_values_print_in_chinese_and_times_in_shanghai() -> None:
+    known = Names(departments={"dep-a": "城关区住建局"}, categories={"help": "求助"})
+    t = ticket(status="closed", satisfaction="basically_satisfied", department_id="dep-a", urgency="urgent",
+               channel="web", closed_at=datetime(2026, 12, 3, 16, 30, tzinfo=timezone.utc), closed_on_time=True)
+    cells = dict(zip(HEADERS, row(t, date(2026, 12, 1), date(2026, 12, 8), known)))
+    # 02:00 UTC is 10:00 in Beijing; 16:30 UTC on the 3rd is 00:30 on the 4th.
+    assert cells["受理时间"] == "2026-12-01 10:00:00" and cells["办结时间"] == "2026-12-04 00:30:00"
+    assert (cells["渠道"], cells["类别"], cells["状态"], cells["主办单位"]) == ("网站", "求助", "已办结", "城关区住建局")
+    assert (cells["满意度"], cells["紧急程度"], cells["颜色"]) == ("基本满意", "紧急", "绿")
+    rejected = dict(zip(HEADERS, row(ticket(status="rejected", reject_reason="out_of_jurisdiction"),
+                                     date(2026, 12, 1), date(2026, 12, 8), known)))
+    assert rejected["不予受理原因"] == "不属本辖区管辖" and rejected["办结时间"] == ""

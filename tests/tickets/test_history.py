@@ -30,6 +30,10 @@ DATA: dict[str, list[dict[str, Any]]] = {
     "reject": [{"reason": "unlawful"}], "return": [{"reason": "错派"}], "answer": [{"reply": "答复"}],
     "request_extension": [{"days": 3, "reason": "协调"}], "explain": [{"note": "说明"}], "note": [{"note": "备注"}],
     "rate": [{"rating": "satisfied"}, {"rating": "unsatisfied"}], "review": [{"reason": "复核"}],
+    "pause": [{"kind": "hearing", "reason": "组织听证"}], "withdraw_sample": [{"reason": "市民拒绝回访"}],
+    "reclassify": [{"category": "report", "reason": "实为举报"}, {"category": "help", "reason": "实为求助"}],
+    "correct": [{"field": "address", "value": "幸福路1号", "reason": "地址记错"}],
+    "instruct": [{"instructions": "请尽快办理"}],
 }
 
 

@@ -44,11 +44,16 @@ async def test_handler_sees_only_own_department(api: TicketsApi) -> None:
     s, body = await api.call("GET", "/api/v1/tickets/export?format=xlsx", "handler_b")
     ws = load_workbook(io.BytesIO(body)).active
     assert [r[0] for r in ws.iter_rows(min_row=2, values_only=True)] == [b["number"]]
-    # Acting on its own ticket works; after returning it, the department no longer sees it.
+    # Acting on its own ticket works; after returning it, the department reads it in its history (issue 14)
+    # and may no longer act on it.
     assert (await api.act(a["id"], "handler_a", "sign"))[0] == 200
     s, out = await api.act(a["id"], "handler_a", "return", reason="非本单位职责")
-    assert s == 200 and out["status"] == "returned"
-    assert (await api.call("GET", f"/api/v1/tickets/{a['id']}", "handler_a"))[0] == 404
+    assert s == 200 and out["status"] == "returned" and out["history"][-1]["action"] == "return"
+    s, out = await api.call("GET", f"/api/v1/tickets/{a['id']}", "handler_a")
+    assert s == 200 and [e["action"] for e in out["history"]][-1] == "return"
+    s, out = await api.act(a["id"], "handler_a", "note", note="补充")
+    assert s == 403 and out["error_id"] == "not_permitted"
+    assert (await api.call("GET", f"/api/v1/tickets/{a['id']}", "handler_b"))[0] == 404
     # Screen pop and duplicates are center tools.
     assert (await api.call("GET", "/api/v1/tickets/lookup?phone=13822220000", "handler_a"))[0] == 403
 
@@ -95,7 +100,7 @@ async def test_masking_and_audited_reveal(api: TicketsApi) -> None:
 async def test_every_call_is_authenticated(api: TicketsApi) -> None:
     for method, path in (("GET", "/api/v1/tickets"), ("POST", "/api/v1/tickets"), ("GET", "/api/v1/tickets/x"),
                          ("GET", "/api/v1/tickets/export"), ("GET", "/api/v1/stats/departments?start=2026-01-01&end=2026-01-31"),
-                         ("GET", "/api/v1/open311/v2/services.json"), ("GET", "/api/v1/departments")):
+                         ("GET", "/api/v1/open311/v2/requests.json"), ("GET", "/api/v1/departments")):
         s, out = await api.call(method, path, "nobody")
         assert s == 401, (method, path)
     r = await api.client.get("/api/v1/tickets", headers={"Authorization": "Bearer nope"})

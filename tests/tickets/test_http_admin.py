@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from callcore.store.base import utcnow
+from callcore.tickets.calendar import covered, local_date
 from tests.tickets.api import TicketsApi
 
 
@@ -35,7 +37,10 @@ async def test_category_limits_and_calendar_drive_deadlines(api: TicketsApi) -> 
     assert t["due_date"] == "2026-10-12"
     s, cal = await api.call("GET", "/api/v1/calendar", "agent")
     assert cal["overrides"] == [{"day": "2026-10-09", "workday": False, "note": "测试"}]
-    assert cal["holiday_data_years"]["2026"] is True and cal["holiday_data_years"]["2027"] is False
+    # Whatever year the installed holiday package has reached: the API reports what the package says.
+    this_year = local_date(utcnow()).year
+    assert cal["holiday_data_years"] == {str(y): covered(y) for y in range(this_year - 1, this_year + 2)}
+    assert set(cal["covered_years"]) == set(cal["holiday_data_years"])
     assert (await api.call("DELETE", "/api/v1/calendar/2026-10-09", "admin"))[0] == 204
     assert (await api.call("DELETE", "/api/v1/calendar/2026-10-09", "admin"))[0] == 404
     s, err = await api.call("PUT", "/api/v1/calendar/not-a-day", "admin", json={"workday": True})
@@ -56,4 +61,12 @@ async def test_stats_endpoint(api: TicketsApi) -> None:
     assert (a["received"], a["signed"], a["closed"], a["on_time_rate"], a["satisfaction_rate"]) == (1, 1, 1, 1.0, 1.0)
     s, err = await api.call("GET", "/api/v1/stats/departments?start=2026-02-01&end=2026-01-01", "leader")
     assert s == 400
-    assert (await api.call("GET", "/api/v1/stats/departments?start=2026-01-01&end=2026-01-31", "handler_a"))[0] == 403
+    # Issue 14: a handler reads the own department's figures, and only those.
+    s, rows = await api.call("GET", "/api/v1/stats/departments?start=2026-01-01&end=2027-12-31", "handler_a")
+    assert s == 200 and [r["department_id"] for r in rows] == ["dep-a"] and rows[0]["received"] == 1
+    s, rows = await api.call("GET", "/api/v1/stats/departments?start=2026-01-01&end=2027-12-31&department_id=dep-a",
+                             "handler_a")
+    assert s == 200 and [r["department_id"] for r in rows] == ["dep-a"]
+    s, err = await api.call("GET", "/api/v1/stats/departments?start=2026-01-01&end=2026-01-31&department_id=dep-b",
+                            "handler_a")
+    assert s == 403 and err["error_id"] == "not_permitted"

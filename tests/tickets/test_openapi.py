@@ -28,8 +28,9 @@ def _run(doc: dict[str, Any], base_url: str, headers: dict[str, str]) -> list[st
     problems: list[str] = []
     for result in schema.get_all_operations():
         op = result.ok()
-        if not op.path.startswith(MINE) or op.path == "/api/v1/auth/logout":
-            continue  # logging the admin token out would end the run early (static token: no-op anyway)
+        if not op.path.startswith(MINE) or op.path == "/api/v1/auth/logout" or op.path.endswith(".xml"):
+            continue  # logging the admin token out would end the run early (static token: no-op anyway);
+            # the XML formats answer XML: tests/tickets/test_open311_schema.py
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
             started = time.monotonic()
             @settings(max_examples=MAX_EXAMPLES, deadline=None, database=None,

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from callcore.store.base import utcnow
 from callcore.store.db import Database
+from callcore.tickets.errors import BadTicketInput
 from callcore.tickets.models import OutboxMessage
 from callcore.tickets.outbox import OutboxRelay, SendError, backoff
 from callcore.tickets.senders import LogSender, WebhookSender
@@ -39,7 +40,7 @@ def test_backoff_is_capped() -> None:
 
 async def test_written_with_the_event_and_not_with_a_refused_one(service: TicketService) -> None:
     t, _ = await service.create(AGENT, NewTicket(category="help", content="x", phone="13800000000"))
-    with pytest.raises(Exception):
+    with pytest.raises(BadTicketInput, match="department_id"):
         await service.act(DISPATCHER, t.id, "dispatch", {"mode": "transfer", "department_id": "nope"})
     async with service.db.session() as s:
         assert list(await s.scalars(select(OutboxMessage.kind))) == ["citizen_received"]

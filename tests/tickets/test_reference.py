@@ -8,6 +8,7 @@ import pytest
 
 from callcore.core.errors import NotFound
 from callcore.tickets import reference
+from callcore.tickets.calendar import covered
 from callcore.tickets.services import NewTicket, TicketService
 from tests.tickets.conftest import AGENT
 
@@ -39,4 +40,6 @@ async def test_overrides_move_deadlines(service: TicketService) -> None:
     assert await reference.overrides(service.db) == []
     with pytest.raises(NotFound):
         await reference.delete_override(service, date(2026, 10, 9))
-    assert reference.holiday_data_years(date(2026, 6, 1)) == {"2025": True, "2026": True, "2027": False}
+    years = reference.holiday_data_years(date(2026, 6, 1))
+    assert (years["2025"], years["2026"]) == (True, True) and years["2027"] is covered(2027)
+    assert reference.holiday_data_years(date(2200, 6, 1)) == {"2199": False, "2200": False, "2201": False}

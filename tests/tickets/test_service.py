@@ -100,7 +100,8 @@ async def test_inbox_page_matches_the_general_query(service: TicketService) -> N
         await service.act(DISPATCHER, t.id, "dispatch", {"mode": "transfer", "department_id": "dep-a"}, now=T0)
         ids.append(t.id)
     await service.act(HANDLER_A, ids[0], "sign", now=T0)
-    assert HANDLER_B.department_id == "dep-b"
+    other, _ = await service.create(AGENT, NewTicket(category="help", content="乙单位的事", received_at=T0))
+    await service.act(DISPATCHER, other.id, "dispatch", {"mode": "transfer", "department_id": "dep-b"}, now=T0)
     dl = await service.deadlines()
     today = local_date(utcnow())
     for who, f in ((HANDLER_A, queries.TicketFilter(status=("dispatched",), limit=3, offset=2)),
@@ -113,5 +114,6 @@ async def test_inbox_page_matches_the_general_query(service: TicketService) -> N
         async with service.db.session() as s:
             rows = list(await s.scalars(general))
         assert [t.id for t in fast[0]] == [t.id for t in rows]
+    # Department B's handler sees its one ticket and none of A's seven.
     rows, total, capped = await queries.page(service.db, HANDLER_B, queries.TicketFilter(), dl, today)
-    assert rows == [] and total == 0
+    assert [t.id for t in rows] == [other.id] and total == 1

@@ -42,7 +42,18 @@ GOOD: dict[str, tuple[str, str | None, dict[str, Any]]] = {
     "link": ("agent", None, {"other_id": "t-2"}),
     "merge": ("agent", None, {"other_id": "t-2"}),
     "archive": ("dispatcher", None, {}),
+    "withdraw_sample": ("dispatcher", None, {"reason": "市民拒绝回访"}),
+    "pause": ("handler", LEAD, {"kind": "hearing", "reason": "组织听证"}),
+    "resume": ("handler", LEAD, {"due_date": "2026-03-12", "paused_days": 3}),
+    "reclassify": ("dispatcher", None, {"category": "report", "reason": "实为举报", "due_date": "2026-04-13",
+                                        "due_from": "2026-03-02", "due_days": 30}),
+    "correct": ("dispatcher", None, {"field": "address", "value": "幸福路1号", "reason": "地址记错"}),
+    "instruct": ("leader", None, {"instructions": "请尽快办理"}),
+    "recompute": ("system", None, {"due_date": "2026-03-10", "due_from": "2026-03-02", "due_days": 5,
+                                   "due_unverified": True}),
 }
+# Urging needs an overdue ticket: the day after the deadline.
+TODAY = {"urge": DUE + timedelta(days=1)}
 
 BASE = TicketState(due_date=DUE)
 STATES: dict[str, TicketState] = {
@@ -56,25 +67,30 @@ STATES: dict[str, TicketState] = {
     "rejected": replace(BASE, status="rejected", reject_reason="unlawful"),
     "review": replace(BASE, status="review"),
     "merged": replace(BASE, status="merged", merged_into="t-2"),
+    "paused": replace(BASE, status="paused", mode="transfer", department_id=LEAD, sign_by=D0, return_by=D0,
+                      paused_on=D0, pause_kind="hearing"),
     "archived": replace(BASE, status="archived"),
 }
-ANY = {"note", "link"}
+ANY = {"note", "link", "correct", "instruct"}
+OPEN_ONLY = {"reclassify", "recompute"}
 ALLOWED: dict[str, set[str]] = {
-    "new": {"answer", "reject", "dispatch", "merge"} | ANY,
-    "dispatched": {"sign", "return", "urge", "explain", "supervise"} | ANY,
-    "processing": {"return", "reply", "request_extension", "urge", "explain", "supervise"} | ANY,
-    "returned": {"answer", "reject", "dispatch", "merge"} | ANY,
-    "replied": {"close", "redo", "supervise"} | ANY,
+    "new": {"answer", "reject", "dispatch", "merge"} | ANY | OPEN_ONLY,
+    "dispatched": {"sign", "return", "urge", "explain", "supervise"} | ANY | OPEN_ONLY,
+    "processing": {"return", "reply", "request_extension", "urge", "explain", "supervise", "pause"} | ANY | OPEN_ONLY,
+    "paused": {"resume"} | ANY | OPEN_ONLY,
+    "returned": {"answer", "reject", "dispatch", "merge"} | ANY | OPEN_ONLY,
+    "replied": {"close", "redo", "supervise"} | ANY | OPEN_ONLY,
     "closed": {"redo", "review", "sample", "archive"} | ANY,
     "rejected": {"archive"} | ANY,
-    "review": {"answer", "reject", "dispatch", "merge"} | ANY,
+    "review": {"answer", "reject", "dispatch", "merge"} | ANY | OPEN_ONLY,
     "merged": {"archive"} | ANY,
     "archived": set(),
 }
 
 
-def step(action: str, *, today: date = D0, **over: Any) -> Step:
+def step(action: str, *, today: date | None = None, **over: Any) -> Step:
     role, dept, data = GOOD[action]
+    today = today or TODAY.get(action, D0)
     return Step(action=action, role=over.get("role", role), actor_department_id=over.get("dept", dept), today=today,
                 data={**data, **over.get("data", {})})
 

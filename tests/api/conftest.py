@@ -1,0 +1,23 @@
+"""The whole API (every capability the daemon runs) with a user of every role logged in: the edge
+tests (errors, odd inputs) run against what a client really reaches."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from callcore.ami.client import AmiClient
+from callcore.plugins import plugin_classes
+from callcore.store.db import Database
+from tests.accounts.staff import Api, staff_api
+from tests.apps import context
+
+
+@pytest.fixture
+async def app(db: Database, tmp_path: Path) -> AsyncIterator[Api]:
+    ctx = context(db, tmp_path)
+    ctx.provide(AmiClient(ctx.settings.asterisk, on_event=lambda e: None))  # never connected: no Asterisk here
+    async with staff_api(db, tmp_path, plugin_classes(), Api, ctx=ctx) as staff:
+        yield staff
