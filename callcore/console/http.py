@@ -1,6 +1,7 @@
 """The console's routes: the built app under ``/console/``, and the browser-facing helpers under
 ``/api/v1/console/`` (who am I with my agent number; WebSocket tickets and the feeds they open;
-audio tickets and the recordings' audio they play in an ``<audio>`` element).
+audio tickets and the recordings' audio they play in an ``<audio>`` element; the S-1 statistics
+as a spreadsheet to download).
 
 The feeds and the audio themselves are the queues' and the recordings' handlers, called with the
 principal the ticket carries, after the same role check their own routes declare: the console adds
@@ -17,13 +18,17 @@ from pydantic import BaseModel, Field
 from callcore.api.router import ApiRequest, Handler, Router
 from callcore.api.validation import InputModel
 from callcore.console.assets import ConsoleAssets
+from callcore.console.stats_export import department_stats_file
 from callcore.console.tickets import AudioTickets, SocketTickets
 from callcore.core.errors import DomainError, Forbidden, NotFound, ServiceUnavailable, Unauthorized
-from callcore.core.identity import Principal
+from callcore.core.identity import STATS_READERS, Principal
 from callcore.queues import http as queues_http
 from callcore.queues.directory import AgentDirectory
 from callcore.recordings import http as recordings_http
 from callcore.recordings.services import RecordingService
+from callcore.tickets import stats
+from callcore.tickets.export import XLSX
+from callcore.tickets.http_admin import StatsQuery
 
 api = Router("/api/v1/console")
 static = Router("")
@@ -179,3 +184,14 @@ async def recording_audio(req: ApiRequest[Any, SocketQuery]) -> web.StreamRespon
                        path={"id": req.path["id"]})
     result: web.StreamResponse = await handler(inner)
     return result
+
+
+# -- downloads -------------------------------------------------------------------------------------
+
+@api.get("/stats/departments/export", summary="S-1 per department and period as an XLSX file", tags=("console",),
+         query=StatsQuery, roles=STATS_READERS, content_type=XLSX)
+async def department_stats_export(req: ApiRequest[Any, StatsQuery]) -> web.Response:
+    q = req.query
+    f = department_stats_file(await stats.for_period(req.ctx.db, q.start, q.end, q.department_id), q.start, q.end)
+    return web.Response(body=f.body, content_type=f.content_type, charset=f.charset,
+                        headers={"Content-Disposition": f'attachment; filename="{f.filename}"'})

@@ -37,6 +37,14 @@ export const pages: RouteRecordRaw[] = [
     meta: { title: 'IVR 菜单', roles: ['admin'] } },
   { path: 'admin/floor', name: 'floor', component: () => import('./views/QueuesAgents.vue'),
     meta: { title: '队列与坐席', roles: ['admin'] } },
+  { path: 'admin/users', name: 'users', component: () => import('./views/admin/Users.vue'),
+    meta: { title: '用户管理', roles: ['admin'] } },
+  { path: 'admin/departments', name: 'departments', component: () => import('./views/admin/Departments.vue'),
+    meta: { title: '承办单位', roles: ['admin'] } },
+  { path: 'admin/categories', name: 'categories', component: () => import('./views/admin/Categories.vue'),
+    meta: { title: '诉求类别', roles: ['admin'] } },
+  { path: 'admin/calendar', name: 'calendar', component: () => import('./views/admin/Calendar.vue'),
+    meta: { title: '工作日历', roles: ['admin'] } },
 ]
 
 export const HOME: Record<string, string> = {

@@ -37,3 +37,8 @@ export function loadDepartments(): Promise<Department[]> {
   })
   return departments
 }
+
+// After an admin adds or changes a department: the next dispatch dialog asks again.
+export function forgetDepartments(): void {
+  departments = null
+}
