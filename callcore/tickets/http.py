@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from aiohttp import web
 from pydantic import BaseModel, Field, ValidationInfo, computed_field, field_validator, model_validator
@@ -12,8 +12,8 @@ from pydantic_core import PydanticCustomError
 
 from callcore.api.router import ApiRequest, Router
 from callcore.api.validation import Day, InputModel, Instant
-from callcore.core.identity import CENTER
-from callcore.core.privacy import mask_id_card, mask_phone
+from callcore.core.identity import CENTER, PHONE_ROLES
+from callcore.core.privacy import mask_id_card, mask_phone, scrub
 from callcore.store.db import Database
 from callcore.tickets import export, names, phones, queries, search, vocabulary
 from callcore.tickets.deadlines import colour_of
@@ -364,25 +364,46 @@ class SlipQuery(InputModel):
     reveal: bool = Field(default=False, description="whole phone number, for roles allowed to see it (audited)")
 
 
+# What people typed (the citizen's words, the address, the reply): a phone or ID number written inside
+# it is masked like the phone field (A-2): in every list, and in a ticket's detail for the roles that
+# may not see a citizen's number (leaders).
+FREE_TEXT = ("caller_name", "address", "title", "content", "reply")
+TO = TypeVar("TO", bound=TicketOut)
+
+
+def _masked_text(out: TO) -> TO:
+    return out.model_copy(update={k: scrub(getattr(out, k)) for k in FREE_TEXT})
+
+
+def _masked_event(e: EventOut) -> EventOut:
+    """A history entry's note and data (a correction keeps the old content) masked the same way."""
+    data = {k: scrub(v) if isinstance(v, str) else v for k, v in e.data.items()}
+    return e.model_copy(update={"note": scrub(e.note), "data": data})
+
+
 async def _names_of(db: Database, tickets: Iterable[Ticket]) -> Names:
     """The names a list of tickets shows: their creators and the tickets they were merged into."""
     rows = list(tickets)
     return await names.load(db, users=(t.created_by for t in rows), tickets=(t.merged_into for t in rows))
 
 
-async def _detail(db: Database, view: TicketView, today: date, yellow_until: date) -> TicketDetail:
-    """A ticket with its history, every id beside the name or number people know it by."""
+async def _detail(db: Database, view: TicketView, today: date, yellow_until: date, *, whole: bool) -> TicketDetail:
+    """A ticket with its history, every id beside the name or number people know it by; ``whole``: the
+    numbers written in its text shown as written (roles that may see a citizen's number)."""
     t = view.ticket
     others = [li.other_id for li in view.links] + [str(e.data.get("other_id")) for e in view.events
                                                     if (e.data or {}).get("other_id")]
     known = await names.load(db, users=[t.created_by, *(e.actor_id for e in view.events)],
                              tickets=[t.merged_into, *others])
     assists = sorted(d.department_id for d in view.departments if d.role == "assist")
-    return TicketDetail(
+    detail = TicketDetail(
         **TicketOut.of(t, today, yellow_until, known).model_dump(), assist_ids=assists,
         assist_names=[known.department(d) or d for d in assists], calls=view.calls,
         links=[LinkOut(other_id=li.other_id, other_number=known.ticket(li.other_id), kind=li.kind) for li in view.links],
         history=[EventOut.of(e, known) for e in view.events])
+    if whole:
+        return detail
+    return _masked_text(detail).model_copy(update={"history": [_masked_event(e) for e in detail.history]})
 
 
 @router.post("/tickets", summary="Create a ticket", tags=("tickets",), body=TicketIn, response=CreatedOut,
@@ -405,7 +426,7 @@ async def list_tickets(req: ApiRequest[Any, TicketQuery]) -> TicketPage:
     today, yellow = await service.colour_days()
     rows, total, capped = await queries.page(service.db, req.user, await req.query.to_filter(service.db), dl, today)
     known = await _names_of(service.db, rows)
-    return TicketPage(items=[TicketOut.of(t, today, yellow, known) for t in rows], total=total,
+    return TicketPage(items=[_masked_text(TicketOut.of(t, today, yellow, known)) for t in rows], total=total,
                       total_is_lower_bound=capped, limit=req.query.limit, offset=req.query.offset)
 
 
@@ -435,7 +456,7 @@ async def lookup(req: ApiRequest[Any, LookupQuery]) -> LookupOut:
     hist = await queries.caller_history(service.db, req.user, req.query.phone, limit=req.query.limit)
     known = await _names_of(service.db, hist.tickets)
     return LookupOut(phone=mask_phone(req.query.phone),
-                     tickets=[TicketOut.of(t, today, yellow, known) for t in hist.tickets],
+                     tickets=[_masked_text(TicketOut.of(t, today, yellow, known)) for t in hist.tickets],
                      calls=[CallBrief.model_validate(c, from_attributes=True) for c in hist.calls])
 
 
@@ -444,7 +465,8 @@ async def lookup(req: ApiRequest[Any, LookupQuery]) -> LookupOut:
 async def get_ticket(req: ApiRequest[Any, Any]) -> TicketDetail:
     service = req.ctx.get(TicketService)
     today, yellow = await service.colour_days()
-    return await _detail(service.db, await service.get(req.user, req.path["ref"]), today, yellow)
+    return await _detail(service.db, await service.get(req.user, req.path["ref"]), today, yellow,
+                         whole=req.user.role in PHONE_ROLES)
 
 
 @router.post("/tickets/{ref}/actions", summary="Apply an action to a ticket", tags=("tickets",), body=ActionIn,
@@ -456,10 +478,13 @@ async def act(req: ApiRequest[ActionIn, Any]) -> TicketDetail:
     t = await service.act(req.user, req.path["ref"], b.action, b.data(), note=b.note)
     today, yellow = await service.colour_days()
     try:
-        return await _detail(service.db, await service.get(req.user, t.id), today, yellow)
+        return await _detail(service.db, await service.get(req.user, t.id), today, yellow,
+                             whole=req.user.role in PHONE_ROLES)
     except TicketNotFound:  # the step took the ticket out of this user's sight
-        return TicketDetail(**TicketOut.of(t, today, yellow, await _names_of(service.db, [t])).model_dump(),
-                            assist_ids=[], assist_names=[], calls=[], links=[], history=[])
+        out = TicketOut.of(t, today, yellow, await _names_of(service.db, [t]))
+        if req.user.role not in PHONE_ROLES:
+            out = _masked_text(out)
+        return TicketDetail(**out.model_dump(), assist_ids=[], assist_names=[], calls=[], links=[], history=[])
 
 
 @router.post("/tickets/{ref}/reveal", summary="Whole phone / ID-card number (audited)", tags=("tickets",),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -15,8 +16,8 @@ from pathlib import Path
 from fpdf import FPDF
 
 from callcore.accounts import departments
-from callcore.core.identity import Principal
-from callcore.core.privacy import mask_phone
+from callcore.core.identity import PHONE_ROLES, Principal
+from callcore.core.privacy import mask_phone, scrub
 from callcore.tickets.calendar import LOCAL_TZ
 from callcore.tickets.models import TicketEvent
 from callcore.tickets.reference import category_name
@@ -99,16 +100,18 @@ async def transfer_slip(service: TicketService, who: Principal, ref: str, *, rev
         phone = (await service.reveal(who, t.id, ["phone"]))["phone"]
     names = await departments.names(service.db)
     dispatch = next((e for e in reversed(view.events) if e.action == "dispatch"), None)
+    # Numbers written in the text are printed as written only for the roles that may see a citizen's number.
+    text: Callable[[str], str] = (lambda x: x) if who.role in PHONE_ROLES else scrub
     return SlipData(
         number=t.number, received_at=local_time(t.received_at), channel=CHANNEL_TEXT.get(t.channel, t.channel),
-        category=await category_name(service.db, t.category), urgency=t.urgency, caller_name=t.caller_name,
-        phone=phone, address=t.address, title=t.title, content=t.content, mode=t.mode,
+        category=await category_name(service.db, t.category), urgency=t.urgency, caller_name=text(t.caller_name),
+        phone=phone, address=text(t.address), title=text(t.title), content=text(t.content), mode=t.mode,
         department=names.get(t.department_id or "", ""),
         assisting=[names.get(d.department_id, d.department_id) for d in view.departments if d.role == "assist"],
         due_date=t.due_date.isoformat(), sign_by=t.sign_by.isoformat() if t.sign_by else "", status=t.status,
-        instructions=str((dispatch.data or {}).get("instructions", "")) if dispatch else "",
+        instructions=text(str((dispatch.data or {}).get("instructions", ""))) if dispatch else "",
         satisfaction=t.satisfaction, first_responsible=t.first_responsible_name or t.first_responsible_id or "",
-        history=[(local_time(e.at), e.actor_name or e.actor_id, _what(e)) for e in view.events])
+        history=[(local_time(e.at), e.actor_name or e.actor_id, text(_what(e))) for e in view.events])
 
 
 def _what(e: TicketEvent) -> str:
