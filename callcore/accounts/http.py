@@ -13,10 +13,11 @@ from pydantic_core import PydanticCustomError
 from callcore.accounts import api_keys, audit, departments, users
 from callcore.accounts.models import User
 from callcore.accounts.sessions import SessionAuth
+from callcore.api.auth import CONFIG_TOKEN_USER
 from callcore.api.ratelimit import RateLimiter, TooManyRequests
 from callcore.api.router import ApiRequest, Router
 from callcore.api.validation import InputModel, Instant
-from callcore.core.errors import Unauthorized
+from callcore.core.errors import Conflict, Unauthorized
 from callcore.core.privacy import mask_phone, scrub
 from callcore.core.identity import ADMINS, ROLES
 
@@ -167,9 +168,13 @@ async def login(req: ApiRequest[LoginIn, Any]) -> LoginOut:
     return LoginOut(token=token, expires_at=expires, user_id=user.id, role=user.role, department_id=user.department_id)
 
 
-@router.post("/auth/logout", summary="Log out (revoke this token)", tags=("auth",), status=204)
+@router.post("/auth/logout", summary="Log out (revoke this token)", tags=("auth",), status=204,
+             responses={409: "the configuration's admin token cannot be revoked by a request"})
 async def logout(req: ApiRequest[Any, Any]) -> None:
-    _ = req.user
+    if req.user.user_id == CONFIG_TOKEN_USER:
+        # A 204 would say the token is gone while it still works: say what does revoke it.
+        raise Conflict("the configuration's admin token is not a session: change CALLCORE_API_TOKEN and restart",
+                       error_id="config_token", text="配置文件中的管理令牌不能注销：请更换 CALLCORE_API_TOKEN 并重启服务")
     token = req.raw.headers.get("Authorization", "").partition(" ")[2].strip()
     await req.ctx.get(SessionAuth).logout(token)
 

@@ -26,6 +26,11 @@ class AuthChain:
         return None
 
 
+# The principal of the configuration's admin token: a secret of the installation, not a login session,
+# so no request revokes it; it changes with CALLCORE_API_TOKEN and a restart (issue 12).
+CONFIG_TOKEN_USER = "admin-token"
+
+
 class StaticTokenAuth:
     """The admin token from the configuration (ops and service-to-service)."""
 
@@ -34,5 +39,5 @@ class StaticTokenAuth:
 
     async def authenticate(self, token: str) -> Principal | None:
         if self._token and hmac.compare_digest(token.encode(), self._token):
-            return Principal(user_id="admin-token", name="admin token", role=ADMIN)
+            return Principal(user_id=CONFIG_TOKEN_USER, name="admin token", role=ADMIN)
         return None

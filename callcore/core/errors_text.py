@@ -44,6 +44,7 @@ ERROR_TEXT: dict[str, str] = {
     "recording_in_progress": "录音尚未结束",
     "retention_not_over": "录音尚在保存期内，不能删除",
     "invalid_api_key": "接口密钥无效或已吊销",
+    "config_token": "配置文件中的管理令牌不能注销：请更换 CALLCORE_API_TOKEN 并重启服务",
 }
 
 STATUS_TEXT: dict[int, str] = {

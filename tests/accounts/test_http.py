@@ -34,6 +34,13 @@ async def test_login_me_logout(api: Api) -> None:
     assert r.status == 400 and (await r.json())["details"][0]["field"] == "password"
 
 
+async def test_the_configuration_token_cannot_be_logged_out_and_says_so(api: Api) -> None:
+    """A 204 would claim the token is revoked while it still works (issue 12)."""
+    status, out = await api.call("POST", "/api/v1/auth/logout", "admin")
+    assert status == 409 and out["error_id"] == "config_token" and "CALLCORE_API_TOKEN" in out["message"]
+    assert (await api.call("GET", "/api/v1/auth/me", "admin"))[0] == 200
+
+
 async def test_tokens_expire(api: Api) -> None:
     async with api.db.session() as s:
         await s.execute(update(UserSession).where(UserSession.user_id == "user-agent")
