@@ -93,8 +93,11 @@ def _menu_out(reg: MenuRegistry, name: str) -> MenuOut:
 
 def _rejected(exc: MenuRejected) -> InvalidInput:
     details = [{"line": f.line, "message": f.message} for f in exc.faults]
+    lines = sorted({f.line for f in exc.faults if f.line})
+    # The admin reads where to look (the editor marks each line from ``details``).
+    text = f"菜单校验未通过：共{len(exc.faults)}处错误，见第{'、'.join(map(str, lines[:5]))}行" if lines else "菜单校验未通过"
     return InvalidInput(f"menu refused: {exc.faults[0]}" if exc.faults else "menu refused", details=details,
-                        error_id="invalid_menu")
+                        error_id="invalid_menu", text=text)
 
 
 @router.get("/ivr/menus", summary="List the menus in service", tags=("ivr",), response=MenuList, roles=ADMINS)

@@ -280,7 +280,7 @@ async def test_menu_change_over_the_api_refused_then_accepted_without_restart(
     assert status == 400, body
     assert body["error_id"] == "invalid_menu"
     assert {"line": line, "message": "node welcome, fallback: unknown target 'operater'"} in body["details"]
-    assert f"line {line}" in body["message"]
+    assert f"第{line}行" in body["message"] and f"line {line}" in body["detail"]
     assert (await ivr_daemon.get("/ivr/menus/main"))["version"] == before["version"]
 
     async def short_call(caller: str) -> dict[str, Any]:

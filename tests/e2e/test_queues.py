@@ -181,9 +181,9 @@ async def test_an_agent_who_hangs_up_during_the_agent_number_is_not_rung_again_a
         await wait_contact(stack.cli, "3002")
         await log_in(stack, "3001", "3002")
         steps: list[sipp.Step] = [sipp.Pause(2500), sipp.Keys("1"), sipp.Pause(20_000), sipp.HangUp()]
-        result = await sipp.call(stack.sip, steps, workdir=tmp_path / "caller", caller="13951113333", timeout_s=60)
+        result = await sipp.call(stack.sip, steps, workdir=tmp_path / "caller", caller="13951114444", timeout_s=60)
         assert result.ok, result.output
-        [row] = await stack.wait_for_calls(1, caller="13951113333", timeout=30)
+        [row] = await stack.wait_for_calls(1, caller="13951114444", timeout=30)
         await phone.wait_calls(1)
         assert len(quitter.calls()) == 1
     detail = await stack.call_detail(row["id"])

@@ -55,6 +55,7 @@ async def test_invalid_menu_is_400_with_line_and_fault(client: tuple[TestClient,
     body = await r.json()
     assert body["error_id"] == "invalid_menu"
     assert body["details"] == [{"line": 16, "message": "node main, choice 0: unknown target 'nowhere'"}]
+    assert body["message"] == "菜单校验未通过：共1处错误，见第16行"  # where to look, in Chinese
     assert reg.current("main").version == 1
 
 
