@@ -54,13 +54,15 @@ export class ApiError extends Error {
 }
 
 const STATUS_NAME: Record<string, string> = {
-  new: '已受理', dispatched: '待签收', processing: '办理中', returned: '已退回', replied: '已答复', closed: '已办结',
-  rejected: '不予受理', review: '复核中', merged: '已合并', archived: '已归档',
+  new: '已受理', dispatched: '待签收', processing: '办理中', paused: '暂停计时', returned: '已退回', replied: '已答复',
+  closed: '已办结', rejected: '不予受理', review: '复核中', merged: '已合并', archived: '已归档',
 }
 const ACTION_NAME: Record<string, string> = {
   answer: '即办答复', reject: '不予受理', dispatch: '派发', sign: '签收', return: '退回', reply: '答复', close: '办结',
   redo: '重办', review: '复核', request_extension: '申请延期', approve_extension: '批准延期', refuse_extension: '不批准延期',
   urge: '催办', explain: '情况说明', supervise: '督办', note: '备注', rate: '回访评价', merge: '合并', archive: '归档',
+  withdraw_sample: '撤销回访抽样', pause: '暂停计时', resume: '恢复计时', reclassify: '更正类别', correct: '更正信息',
+  instruct: '领导批示',
 }
 
 const CALLBACK_STATE: Record<string, string> = {
