@@ -78,6 +78,7 @@ class TaskOut(BaseModel):
 
 class TaskPage(BaseModel):
     items: list[TaskOut]
+    total: int = Field(description="tasks matching the filters in all")
     limit: int
     offset: int
 
@@ -102,8 +103,9 @@ class OriginateOut(BaseModel):
             roles=TASK_READERS)
 async def list_tasks(req: ApiRequest[Any, TaskQuery]) -> TaskPage:
     q = req.query
-    rows = await req.ctx.get(CallbackService).list(status=[q.status] if q.status else [], origin=q.origin, limit=q.limit, offset=q.offset)
-    return TaskPage(items=[TaskOut.of(t, whole=False) for t in rows], limit=q.limit, offset=q.offset)
+    rows, total = await req.ctx.get(CallbackService).page(status=[q.status] if q.status else [], origin=q.origin,
+                                                          limit=q.limit, offset=q.offset)
+    return TaskPage(items=[TaskOut.of(t, whole=False) for t in rows], total=total, limit=q.limit, offset=q.offset)
 
 
 @router.get("/callbacks/figures", summary="Callback figures over a period", tags=("callbacks",), query=PeriodQuery,

@@ -9,6 +9,8 @@ its line in memory follows the store.
 
 from __future__ import annotations
 
+import builtins
+
 import logging
 import statistics
 import uuid
@@ -243,14 +245,20 @@ class CallbackService:
 
     async def list(self, *, status: Sequence[str] = (), origin: str | None = None, limit: int = 100,
                    offset: int = 0) -> list[CallbackTask]:
+        return (await self.page(status=status, origin=origin, limit=limit, offset=offset))[0]
+
+    async def page(self, *, status: Sequence[str] = (), origin: str | None = None, limit: int = 100,
+                   offset: int = 0) -> tuple[builtins.list[CallbackTask], int]:
+        """A page of tasks, newest first, and how many match in all (the console pages with it)."""
         q = select(CallbackTask)
         if status:
             q = q.where(CallbackTask.status.in_(list(status)))
         if origin:
             q = q.where(CallbackTask.origin == origin)
-        q = q.order_by(CallbackTask.entered_at.desc()).limit(limit).offset(offset)
         async with self.db.session() as s:
-            return list((await s.execute(q)).scalars().all())
+            total = await s.scalar(select(func.count()).select_from(q.subquery()))
+            rows = (await s.execute(q.order_by(CallbackTask.entered_at.desc()).limit(limit).offset(offset))).scalars()
+            return list(rows.all()), int(total or 0)
 
     async def figures(self, since: datetime, until: datetime) -> dict[str, Any]:
         """Tasks made in ``[since, until)``: how many, reached, failed, expired, cancelled, still

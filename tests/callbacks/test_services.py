@@ -156,8 +156,11 @@ async def test_cancel_expire_and_recover_after_a_restart(db: Database) -> None:
     assert (task.status, task.attempts, attempt.outcome) == ("pending", 0, "interrupted")
     clock.now += timedelta(hours=2)
     assert await svc.expire() == 2
-    assert {t.status for t in await svc.list()} == {"cancelled", "expired"}
+    everything, total = await svc.page()
+    assert {t.status for t in everything} == {"cancelled", "expired"} and total == len(everything)
     assert set(listener.closed) == {a, b, c}
-    assert all(t.open_number is None for t in await svc.list())
-    rows = await svc.list(status=["expired"], origin="offer")
-    assert {t.id for t in rows} == {b, c} and all(isinstance(t, CallbackTask) for t in rows)
+    assert all(t.open_number is None for t in everything)
+    rows, total = await svc.page(status=["expired"], origin="offer")
+    assert {t.id for t in rows} == {b, c} and all(isinstance(t, CallbackTask) for t in rows) and total == 2
+    page, total = await svc.page(status=["expired"], origin="offer", limit=1, offset=1)
+    assert len(page) == 1 and page[0].id in {b, c} and total == 2  # a page, and how many in all
