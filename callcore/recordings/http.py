@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 from callcore.api.router import ApiRequest, Router
 from callcore.api.validation import InputModel, Instant
 from callcore.core.identity import ADMINS
+from callcore.core.privacy import mask_phone
 from callcore.recordings.services import (
     DOWNLOAD, LISTENERS, PLAY, VOICEMAIL_READERS, Listed, RecordingFilter, RecordingService, VoicemailFilter,
 )
@@ -88,6 +89,7 @@ class VoicemailQuery(InputModel):
 class VoicemailOut(BaseModel):
     id: str
     call_id: str
+    caller_number: str = Field(description="who left it, masked (A-2); the call's detail has it whole for staff")
     mailbox: str | None
     queue: str | None = Field(description="the queue whose maximum wait sent the caller here, if one did")
     status: str
@@ -105,7 +107,8 @@ class VoicemailOut(BaseModel):
     @classmethod
     def of(cls, found: Listed) -> VoicemailOut:
         r = found.row
-        return cls(id=r.id, call_id=r.call_id, mailbox=r.mailbox, queue=r.queue, status=r.status,
+        return cls(id=r.id, call_id=r.call_id, caller_number=mask_phone(found.caller_number), mailbox=r.mailbox,
+                   queue=r.queue, status=r.status,
                    left_at=r.started_at, ended_at=r.ended_at, duration=r.duration, size=r.size, quality=r.quality,
                    missing=found.missing, error=r.error, handled_at=r.handled_at, handled_by=r.handled_by,
                    audio=f"{router.prefix}/recordings/{r.id}/audio")

@@ -19,6 +19,7 @@ from pathlib import Path
 from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select, true
 
 from callcore.accounts import audit
+from callcore.calls.models import Call
 from callcore.config import RecordingSettings
 from callcore.core.errors import Conflict, DomainError, NotFound, ServiceUnavailable
 from callcore.core.identity import AGENT, CENTER, FLOOR_MANAGERS, HANDLER, SYSTEM, Principal
@@ -83,6 +84,8 @@ class Listed:
 
     row: Recording
     missing: bool
+    # The number that called (whole here; every output masks it per reader): who left a message.
+    caller_number: str = ""
 
 
 def linked_calls(ticket: ColumnElement[bool]) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
@@ -148,11 +151,16 @@ class RecordingService:
         return row
 
     async def _listed(self, rows: list[Recording]) -> list[Listed]:
-        """Each row with whether its file is there now (checked off the event loop)."""
+        """Each row with whether its file is there now (checked off the event loop), and its caller."""
         look = [r for r in rows if r.deleted_at is None and r.status != FAILED]
         there = dict(zip((r.id for r in look), await asyncio.to_thread(audio.existing, [Path(r.path) for r in look])))
-        return [Listed(row=r, missing=r.status == FAILED or (r.deleted_at is None and not there.get(r.id, False)))
-                for r in rows]
+        callers: dict[str, str] = {}
+        if rows:
+            async with self.db.session() as s:
+                found = await s.execute(select(Call.id, Call.caller_number).where(Call.id.in_({r.call_id for r in rows})))
+                callers = {call_id: number for call_id, number in found.all()}
+        return [Listed(row=r, missing=r.status == FAILED or (r.deleted_at is None and not there.get(r.id, False)),
+                       caller_number=callers.get(r.call_id, "")) for r in rows]
 
     # -- voicemail (T-10) ---------------------------------------------------------------
     async def voicemails(self, who: Principal, f: VoicemailFilter) -> tuple[list[Listed], int]:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from callcore.accounts.plugin import AccountsPlugin
+from callcore.calls.models import Call
 from callcore.recordings.models import TOO_SHORT, VOICEMAIL, Recording
 from callcore.recordings.plugin import RecordingsPlugin
 from callcore.store.base import utcnow
@@ -48,6 +49,13 @@ async def test_messages_are_listed_oldest_first_and_calls_recordings_are_not_mes
         old.call_id, "general", 4.0, None, None)
     assert first["audio"] == f"{BASE}/recordings/{old.id}/audio"
     assert page["items"][1]["quality"] == TOO_SHORT
+    # Who left it, masked like every number in a list.
+    async with api.db.session() as s:
+        call = await s.get(Call, old.call_id)
+        assert call is not None
+        call.caller_number = "13977778888"
+    status, page = await api.call("GET", f"{BASE}/voicemails", "agent")
+    assert page["items"][0]["caller_number"] == "139****8888" and "13977778888" not in str(page)
     for who in ("supervisor", "admin"):
         assert (await api.call("GET", f"{BASE}/voicemails", who))[0] == 200
     for who in ("leader", "handler_a", "dispatcher"):
