@@ -3,8 +3,6 @@ the store exactly once, whatever the daemon heard of it."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from datetime import timedelta, timezone
 from pathlib import Path
 
@@ -16,6 +14,7 @@ from callcore.calls.journal import CallJournal
 from callcore.calls.ledger import LEDGER_FIELDS, CdrLedger, parse
 from callcore.store.base import utcnow
 from callcore.store.db import Database
+from tests.calls.journals import drain
 
 HOTLINE = "from-trunk"
 
@@ -42,16 +41,6 @@ def ledger(db: Database, journal: CallJournal, tmp_path: Path) -> CdrLedger:
                      journal=journal, context=HOTLINE)
 
 
-async def stored(journal: CallJournal) -> None:
-    task = asyncio.create_task(journal.run())
-    try:
-        await asyncio.wait_for(journal.wait_idle(), 10)
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-
 def test_a_line_is_read_as_cdr_custom_writes_it_and_anything_else_is_refused() -> None:
     line = parse(cdr("1700000000.1", answered=False).rstrip("\n"))
     assert line is not None and line.channel_id == "1700000000.1" and line.answer is None
@@ -66,7 +55,7 @@ async def test_a_call_the_daemon_never_heard_of_is_stored_once_at_asterisks_time
     (tmp_path / "callcore.csv").write_text(cdr("1700000000.2", ago=90, talk=4, userfield="fallback"))
     first = ledger(db, journal, tmp_path)
     assert await first.run_once() == 1
-    await stored(journal)
+    await drain(journal)
     [call] = (await queries.list_calls(db, queries.CallFilter()))[0]
     found = await queries.get_call(db, call.id)
     assert found is not None
@@ -86,7 +75,7 @@ async def test_calls_the_store_knows_other_contexts_and_unsettled_lines_are_left
     journal.emit(cid, ev.ARRIVED, {"channel_id": "1700000001.1", "caller_number": "13900001111"})
     fallback = journal.new_call_id()  # the fallback import names the channel, not its unique id
     journal.emit(fallback, ev.ARRIVED, {"channel_id": "PJSIP/trunk-0009", "caller_number": "13900002222"})
-    await stored(journal)
+    await drain(journal)
     path = tmp_path / "callcore.csv"
     path.write_text(cdr("1700000001.1") + cdr("1700000001.2", channel="PJSIP/trunk-0009")
                     + cdr("1700000001.3", context="agents") + cdr("1700000001.4", ago=1.0, answered=False))
@@ -96,7 +85,7 @@ async def test_calls_the_store_knows_other_contexts_and_unsettled_lines_are_left
     # Settled later (here: a ledger that settles at once), the last one is written, and only it.
     assert await CdrLedger(path=path, offset_file=tmp_path / "cdr-ledger.offset", db=db, journal=journal,
                            context=HOTLINE, settle=0.0).run_once() == 1
-    await stored(journal)
+    await drain(journal)
     rows = (await queries.list_calls(db, queries.CallFilter()))[0]
     assert sorted(r.channel_id for r in rows) == ["1700000001.1", "1700000001.4", "PJSIP/trunk-0009"]
     unanswered = next(r for r in rows if r.channel_id == "1700000001.4")
@@ -109,7 +98,7 @@ async def test_two_lines_of_one_channel_make_one_call_and_a_refusal_is_stored_as
         cdr("1700000002.1", ago=70, talk=3, answered=False, userfield="refused:channel_limit")
         + cdr("1700000002.2", ago=80, talk=10) + cdr("1700000002.2", ago=60, talk=20))
     assert await ledger(db, journal, tmp_path).run_once() == 2
-    await stored(journal)
+    await drain(journal)
     rows = {r.channel_id: r for r in (await queries.list_calls(db, queries.CallFilter()))[0]}
     assert rows["1700000002.1"].outcome == "refused"
     forked = rows["1700000002.2"]
@@ -124,7 +113,7 @@ async def test_nothing_is_read_while_the_journal_holds_events_not_yet_stored(
     (tmp_path / "callcore.csv").write_text(cdr("1700000003.1"))
     the_ledger = ledger(db, journal, tmp_path)
     assert await the_ledger.run_once() == 0 and not (tmp_path / "cdr-ledger.offset").exists()
-    await stored(journal)
+    await drain(journal)
     assert await the_ledger.run_once() == 0  # now read: the call is the store's already
     assert (tmp_path / "cdr-ledger.offset").read_text().split()[1] == str((tmp_path / "callcore.csv").stat().st_size)
 
@@ -136,12 +125,12 @@ async def test_a_line_being_written_waits_and_a_rotated_file_is_read_from_its_st
     path.write_text(whole + cdr("1700000004.2")[:30])  # Asterisk is writing the second line
     the_ledger = ledger(db, journal, tmp_path)
     assert await the_ledger.run_once() == 1
-    await stored(journal)
+    await drain(journal)
     assert int((tmp_path / "cdr-ledger.offset").read_text().split()[1]) == len(whole.encode())
     path.rename(tmp_path / "callcore.csv.1")  # rotated by an admin: a new file in its place
     path.write_text(cdr("1700000004.3"))
     assert await the_ledger.run_once() == 1
-    await stored(journal)
+    await drain(journal)
     assert len((await queries.list_calls(db, queries.CallFilter()))[0]) == 2
 
 

@@ -11,24 +11,14 @@ import contextlib
 from pathlib import Path
 
 import pytest
-from sqlalchemy.exc import OperationalError
 
 from callcore.calls import events as ev
 from callcore.calls import queries
 from callcore.calls.journal import CallJournal
 from callcore.calls.wal import WriteAheadLog
 from callcore.store.db import Database
+from tests.calls.journals import Outage, drain
 from tests.polling import until
-
-
-async def _run_until_idle(journal: CallJournal) -> None:
-    task = asyncio.create_task(journal.run())
-    try:
-        await asyncio.wait_for(journal.wait_idle(), 10)
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 def _a_call(journal: CallJournal, channel: str) -> str:
@@ -45,7 +35,7 @@ async def test_events_of_a_killed_process_are_stored_by_the_next(db: Database, t
     assert await queries.get_call(db, cid) is None
 
     journal = CallJournal(db, tmp_path / "spool.jsonl")
-    await _run_until_idle(journal)
+    await drain(journal)
     found = await queries.get_call(db, cid)
     assert found is not None
     call, events = found
@@ -53,7 +43,7 @@ async def test_events_of_a_killed_process_are_stored_by_the_next(db: Database, t
     assert (call.status, call.outcome) == ("ended", "lost_in_ivr")
     # Recovered once: the dead process's segments are gone, and a third start changes nothing.
     assert [p.name for p in WriteAheadLog(tmp_path / "spool.jsonl.wal").left] == []
-    await _run_until_idle(CallJournal(db, tmp_path / "spool.jsonl"))
+    await drain(CallJournal(db, tmp_path / "spool.jsonl"))
     again = await queries.get_call(db, cid)
     assert again is not None and len(again[1]) == 3
 
@@ -64,7 +54,7 @@ async def test_a_process_killed_after_its_batch_was_stored_replays_it_without_a_
     first = CallJournal(db, tmp_path / "spool.jsonl")
     cid = _a_call(first, "1700000000.2")
     await first.write(list(first._queue._queue))  # type: ignore[attr-defined]  # stored, log not released
-    await _run_until_idle(CallJournal(db, tmp_path / "spool.jsonl"))
+    await drain(CallJournal(db, tmp_path / "spool.jsonl"))
     found = await queries.get_call(db, cid)
     assert found is not None and [e.type for e in found[1]] == [ev.ARRIVED, ev.ANSWERED, ev.ENDED]
 
@@ -92,22 +82,14 @@ async def test_recovered_while_the_database_is_down_they_wait_in_the_spool(
     dead = CallJournal(db, tmp_path / "spool.jsonl")
     cid = _a_call(dead, "1700000002.1")
     journal = CallJournal(db, tmp_path / "spool.jsonl")
-    real_write = journal.write
-    down = True
-
-    async def flaky(batch, **kw):  # type: ignore[no-untyped-def]
-        if down:
-            raise OperationalError("SELECT 1", {}, Exception("connection refused"))
-        await real_write(batch, **kw)
-
-    monkeypatch.setattr(journal, "write", flaky)
+    outage = Outage(journal, monkeypatch)
     task = asyncio.create_task(journal.run())
     try:
         dead_log = tmp_path / "spool.jsonl.wal.00000001"
         # The dead one's log, now in the spool.
         await until(lambda: journal.spooled and not dead_log.exists(), "the recovered events spooled")
         assert await queries.get_call(db, cid) is None
-        down = False
+        outage.down = False
         await asyncio.wait_for(journal.wait_idle(), 20)
     finally:
         task.cancel()
@@ -125,14 +107,14 @@ async def test_a_resumed_channel_keeps_its_call_and_its_one_arrival(db: Database
     cid = ev.call_id_for(channel)
     first.emit(cid, ev.ARRIVED, {"channel_id": channel, "caller_number": "13800138000", "dialed": "96881"})
     first.emit(cid, ev.ANSWERED)
-    await _run_until_idle(first)
+    await drain(first)
 
     second = CallJournal(db, tmp_path / "spool.jsonl")
     assert ev.call_id_for(channel) == cid
     second.emit(cid, ev.ARRIVED, {"channel_id": channel, "caller_number": "13800138000", "resumed": True})
     second.emit(cid, ev.RECONCILED, {"action": "resumed"})
     second.emit(cid, ev.ENDED, {"by": "caller", "cause": 16})
-    await _run_until_idle(second)
+    await drain(second)
     found = await queries.get_call(db, cid)
     assert found is not None
     assert [e.type for e in found[1]] == [ev.ARRIVED, ev.ANSWERED, ev.RECONCILED, ev.ENDED]
