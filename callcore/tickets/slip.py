@@ -148,13 +148,19 @@ th,td{{border:1px solid #333;padding:6px;vertical-align:top;}} th{{width:8em;bac
 </body></html>"""
 
 
-def render_pdf(d: SlipData) -> bytes:
+def cjk_pdf() -> FPDF:
+    """An A4 document with its first page, writing Chinese in the font ``cjk`` (the slips and notices)."""
     pdf = FPDF(format="A4")
     pdf.set_auto_page_break(True, margin=15)
     font = cjk_font()
     pdf.add_font("cjk", "", str(font), collection_font_number=0)
     pdf.add_font("cjk", "B", str(font), collection_font_number=0)  # table headings ask for bold
     pdf.add_page()
+    return pdf
+
+
+def render_pdf(d: SlipData) -> bytes:
+    pdf = cjk_pdf()
     pdf.set_font("cjk", size=16)
     pdf.cell(0, 12, TITLE, align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("cjk", size=10.5)

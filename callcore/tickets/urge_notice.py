@@ -9,14 +9,12 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 
-from fpdf import FPDF
-
 from callcore.accounts import departments
 from callcore.core.errors import NotFound
 from callcore.core.identity import Principal
 from callcore.tickets.reference import category_name
 from callcore.tickets.services import TicketService
-from callcore.tickets.slip import cjk_font, local_time
+from callcore.tickets.slip import cjk_pdf, local_time
 
 TITLE = "96881市民服务热线 催办通知书"
 ISSUER = "96881市民服务热线中心"
@@ -92,12 +90,7 @@ th,td{{border:1px solid #333;padding:6px;vertical-align:top;}} th{{width:8em;bac
 
 
 def render_pdf(n: UrgeNotice) -> bytes:
-    pdf = FPDF(format="A4")
-    pdf.set_auto_page_break(True, margin=15)
-    font = cjk_font()
-    pdf.add_font("cjk", "", str(font), collection_font_number=0)
-    pdf.add_font("cjk", "B", str(font), collection_font_number=0)
-    pdf.add_page()
+    pdf = cjk_pdf()
     pdf.set_font("cjk", size=16)
     pdf.cell(0, 12, TITLE, align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("cjk", size=11)
