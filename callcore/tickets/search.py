@@ -185,26 +185,22 @@ def parse(query: str) -> list[Clause]:
     return list(clauses.values())[:MAX_WORDS]
 
 
+def _boolean(clauses: Iterable[Clause], *, quote: str, and_: str, or_: str) -> str:
+    """Every clause must match; a clause matches one of its options; an option is all of its words."""
+    def group(parts: list[str], op: str) -> str:
+        return parts[0] if len(parts) == 1 else "(" + op.join(parts) + ")"
+
+    return and_.join(group([group([f"{quote}{w}{quote}" for w in o], and_) for o in c.options], or_) for c in clauses)
+
+
 def fts5_query(clauses: Iterable[Clause]) -> str:
     """An FTS5 MATCH expression (tokens quoted; they hold only letters, digits and CJK)."""
-    def option(words: tuple[str, ...]) -> str:
-        return " AND ".join(f'"{w}"' for w in words) if len(words) == 1 else "(" + " AND ".join(
-            f'"{w}"' for w in words) + ")"
-
-    return " AND ".join(
-        option(c.options[0]) if len(c.options) == 1 else "(" + " OR ".join(option(o) for o in c.options) + ")"
-        for c in clauses)
+    return _boolean(clauses, quote='"', and_=" AND ", or_=" OR ")
 
 
 def ts_query(clauses: Iterable[Clause]) -> str:
     """A ``to_tsquery('simple', ...)`` expression (lexemes quoted)."""
-    def option(words: tuple[str, ...]) -> str:
-        return " & ".join(f"'{w}'" for w in words) if len(words) == 1 else "(" + " & ".join(
-            f"'{w}'" for w in words) + ")"
-
-    return " & ".join(
-        option(c.options[0]) if len(c.options) == 1 else "(" + " | ".join(option(o) for o in c.options) + ")"
-        for c in clauses)
+    return _boolean(clauses, quote="'", and_=" & ", or_=" | ")
 
 
 # -- the index ----------------------------------------------------------------------------------------
