@@ -17,9 +17,11 @@ _BEFORE = r"(?<![0-9A-Za-z])(?<![0-9A-Za-z][.-])"
 _AFTER = r"(?![0-9A-Za-z])(?![.-][0-9A-Za-z])"
 # A resident ID number: region (6), birth date (8), sequence (3), check digit (a digit or X).
 _ID_CARD = re.compile(_BEFORE + r"(\d{6}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx])" + _AFTER)
-# Numbers written with separators: a mobile (3-4-4, optionally after +86), a landline with its area code.
+# Numbers written with separators: a mobile (3-4-4, optionally after +86), a landline with its area code
+# (010-12345678, 010-1234-5678, 021 6123 4567), or after +86/0086 with the area code's 0 dropped (+86-10-12345678).
 _SEPARATED = re.compile(
-    _BEFORE + r"((?:\+?86[- ]?)?1[3-9]\d[- ]\d{4}[- ]\d{4}|\+?86[- ]?1[3-9]\d{9}|0\d{2,3}-\d{7,8})" + _AFTER)
+    _BEFORE + r"((?:\+?86[- ]?)?1[3-9]\d[- ]\d{4}[- ]\d{4}|\+?86[- ]?1[3-9]\d{9}|0\d{2,3}-\d{7,8}"
+    r"|0[1-9]\d{1,2}[- ]\d{3,4}[- ]\d{4}|(?:\+|00)86[- ]?[1-9]\d{1,2}[- ](?:\d{7,8}|\d{3,4}[- ]\d{4}))" + _AFTER)
 # Any other run of 7 or more digits (local numbers, numbers written whole), with an optional +.
 _DIGITS = re.compile(_BEFORE + r"(\+?\d{7,})" + _AFTER)
 # A ticket number (its day and a six-digit sequence): the hotline's, not a citizen's.

@@ -16,8 +16,12 @@ from callcore.calls.journal import CallJournal
 
 
 async def drain(journal: CallJournal) -> None:
-    """Runs the writer until everything emitted is stored, then stops it and waits until it has
-    stopped (a writer still winding down would spool what the next step emits)."""
+    """Runs the writer until everything emitted is stored, then stops it and waits until it has stopped.
+
+    Awaiting the cancelled writer matters: a writer still winding down would spool the next step's
+    events (its shutdown keeps whatever is queued), and tests of the live path would then pass
+    through the spool's replay instead (issue 15). Nothing may be left in the spool either.
+    """
     task = asyncio.create_task(journal.run())
     try:
         await asyncio.wait_for(journal.wait_idle(), 10)
@@ -25,6 +29,7 @@ async def drain(journal: CallJournal) -> None:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+    assert not journal.spooled, "the writer stopped with events in the spool"
 
 
 class Outage:

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -15,16 +18,8 @@ from callcore.calls.events import CallEventRecord
 from callcore.calls.journal import CallJournal
 from callcore.calls.models import Call
 from callcore.store.db import Database
-
-
-async def _drain(journal: CallJournal) -> None:
-    import asyncio
-
-    task = asyncio.create_task(journal.run())
-    try:
-        await asyncio.wait_for(journal.wait_idle(), 10)
-    finally:
-        task.cancel()
+from tests.calls.journals import Outage, drain
+from tests.polling import until
 
 
 async def test_timeline_folds_into_call_row(db: Database, tmp_path: Path) -> None:
@@ -34,7 +29,7 @@ async def test_timeline_folds_into_call_row(db: Database, tmp_path: Path) -> Non
     journal.emit(cid, ev.ANSWERED)
     journal.emit(cid, ev.IVR_ENTERED, {"menu": "main"})
     journal.emit(cid, ev.ENDED, {"by": "caller", "cause": 16, "cause_text": "Normal Clearing"})
-    await _drain(journal)
+    await drain(journal)
     found = await queries.get_call(db, cid)
     assert found is not None
     call, events = found
@@ -51,14 +46,7 @@ async def test_outage_spools_in_order_and_replays_once(db: Database, tmp_path: P
     bus = EventBus()
     journal = CallJournal(db, tmp_path / "spool.jsonl", bus)
     real_write = journal.write
-    down = True
-
-    async def flaky(batch, **kw):  # type: ignore[no-untyped-def]
-        if down:
-            raise OperationalError("SELECT 1", {}, Exception("connection refused"))
-        await real_write(batch, **kw)
-
-    monkeypatch.setattr(journal, "write", flaky)
+    outage = Outage(journal, monkeypatch)
     task = asyncio.create_task(journal.run())
     cid = journal.new_call_id()
     first = journal.emit(cid, ev.ARRIVED, {"channel_id": "c2", "caller_number": "13900000000"})
@@ -68,7 +56,7 @@ async def test_outage_spools_in_order_and_replays_once(db: Database, tmp_path: P
     await asyncio.sleep(0.3)
     assert journal.spooled
     assert await queries.get_call(db, cid) is None
-    down = False
+    outage.down = False
     await asyncio.wait_for(journal.wait_idle(), 20)
     task.cancel()
     assert not journal.spooled
@@ -88,13 +76,13 @@ async def test_later_batches_fold_into_the_stored_row_and_orphans_get_one(db: Da
     cid, orphan = journal.new_call_id(), journal.new_call_id()
     journal.emit(cid, ev.ARRIVED, {"channel_id": "c3", "caller_number": "13700000000"})
     journal.emit(cid, ev.ATTRIBUTE_SET, {"name": "category", "value": "consultation"})
-    await _drain(journal)
+    await drain(journal)
     # A second batch: the row is read back, folded and updated; the first attribute is kept.
     journal.emit(cid, ev.ATTRIBUTE_SET, {"name": "priority", "value": 5})
     journal.emit(cid, ev.REFUSED, {"node": "route"})
     journal.emit(cid, ev.ENDED, {"by": "system", "cause": 21})
     journal.emit(orphan, ev.ANSWERED)
-    await _drain(journal)
+    await drain(journal)
     found = await queries.get_call(db, cid)
     assert found is not None
     call, events = found
@@ -111,10 +99,10 @@ async def test_an_arrived_for_a_stored_call_adds_no_second_row(db: Database, tmp
     journal = CallJournal(db, tmp_path / "spool.jsonl")
     cid = journal.new_call_id()
     journal.emit(cid, ev.ARRIVED, {"channel_id": "c4", "caller_number": "13600000000"})
-    await _drain(journal)
+    await drain(journal)
     journal.emit(cid, ev.ARRIVED, {"channel_id": "c5", "caller_number": "13600000001"})
     journal.emit(cid, ev.ENDED, {"by": "caller"})
-    await _drain(journal)
+    await drain(journal)
     found = await queries.get_call(db, cid)
     assert found is not None and found[0].channel_id == "c4" and found[0].status == "ended"
     assert found[0].outcome == "lost_in_ivr"
@@ -127,7 +115,7 @@ async def test_an_overlong_caller_id_is_cut_to_fit_and_stored(db: Database, tmp_
     cid = journal.new_call_id()
     journal.emit(cid, ev.ARRIVED, {"channel_id": "c6", "caller_number": "1" * 300, "caller_name": "张" * 300})
     journal.emit(cid, ev.ENDED, {"by": "caller", "cause_text": "x" * 300})
-    await _drain(journal)
+    await drain(journal)
     found = await queries.get_call(db, cid)
     assert found is not None
     call = found[0]
@@ -153,7 +141,7 @@ async def test_an_event_the_database_refuses_is_set_aside_and_the_rest_are_store
         await real_write(batch, **kw)
 
     monkeypatch.setattr(journal, "write", refusing)
-    await _drain(journal)
+    await drain(journal)
     found = await queries.get_call(db, cid)
     assert found is not None and [e.type for e in found[1]] == [ev.ARRIVED, ev.ENDED]
     assert not journal.spooled  # not taken for an outage: nothing waits for a replay
@@ -225,7 +213,7 @@ async def stored(journal: CallJournal, *batches: list[Step]) -> Call:
     for batch in batches:
         for t, type_, data in batch:
             journal.emit(cid, type_, data, at=at(t))
-        await _drain(journal)
+        await drain(journal)
     found = await queries.get_call(journal.db, cid)
     assert found is not None
     return found[0]
@@ -334,7 +322,7 @@ async def test_an_ended_replayed_or_repeated_changes_nothing(db: Database, tmp_p
                            queue_left(31, ev.LEFT_CALLER_HANGUP, 1, 22)]:
         journal.emit(cid, type_, data, at=at(t))
     last = journal.emit(cid, ev.ENDED, {"by": "caller"}, at=at(31))
-    await _drain(journal)
+    await drain(journal)
     found = await queries.get_call(db, cid)
     assert found is not None
     first, events = found
@@ -342,7 +330,7 @@ async def test_an_ended_replayed_or_repeated_changes_nothing(db: Database, tmp_p
     # The reconciler closing it again, later, as if it had ended while the daemon was away.
     journal.emit(cid, ev.RECONCILED, {"action": "closed"}, at=at(90))
     journal.emit(cid, ev.ENDED, {"by": "unknown"}, at=at(90))
-    await _drain(journal)
+    await drain(journal)
     again = await queries.get_call(db, cid)
     assert again is not None and len(again[1]) == len(events) + 2
     assert facts(again[0]) == facts(first) and (again[0].ended_at, again[0].hangup_by) == (at(31), "caller")
@@ -374,7 +362,7 @@ async def test_one_batch_of_many_ended_calls_reads_their_timelines_once(db: Data
     for cid in ids:
         for t, type_, data in QUEUED:
             journal.emit(cid, type_, data, at=at(t))
-    await _drain(journal)
+    await drain(journal)
     statements: list[str] = []
 
     def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
@@ -385,7 +373,7 @@ async def test_one_batch_of_many_ended_calls_reads_their_timelines_once(db: Data
         for n, cid in enumerate(ids):
             journal.emit(cid, ev.QUEUE_LEFT, {"queue": "general", "reason": ev.LEFT_CALLER_HANGUP}, at=at(20 + n))
             journal.emit(cid, ev.ENDED, {"by": "caller"}, at=at(20 + n))
-        await _drain(journal)
+        await drain(journal)
     finally:
         event.remove(db.engine.sync_engine, "before_cursor_execute", seen)
     # Timelines read back (the look-up of already stored event ids is another matter: a replay's).
@@ -432,3 +420,157 @@ async def test_the_writer_outlives_a_pool_timeout_and_any_other_failure(
             assert found is not None and found[0].status == "ended"
     finally:
         task.cancel()
+
+
+# --- the live path, without the spool (issue 15) -------------------------------------------------
+
+async def test_a_live_batch_updates_the_stored_row_without_a_replay(
+        db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Batches straight from ``emit`` are written with ``known_new`` and fold into the row an earlier
+    batch stored; the spool is never read."""
+    journal = CallJournal(db, tmp_path / "spool.jsonl")
+    real_write = journal.write
+    writes: list[tuple[list[str], bool]] = []
+    replays: list[int] = []
+
+    async def recording(batch, *, known_new: bool = False):  # type: ignore[no-untyped-def]
+        writes.append(([r.type for r in batch], known_new))
+        await real_write(batch, known_new=known_new)
+
+    async def no_replay() -> None:
+        replays.append(1)
+
+    monkeypatch.setattr(journal, "write", recording)
+    monkeypatch.setattr(journal, "_replay", no_replay)
+    cid = journal.new_call_id()
+    journal.emit(cid, ev.ARRIVED, {"channel_id": "c11", "caller_number": "13900000011"})
+    await drain(journal)
+    journal.emit(cid, ev.ANSWERED)
+    journal.emit(cid, ev.ATTRIBUTE_SET, {"name": "category", "value": "complaint"})
+    await drain(journal)
+    journal.emit(cid, ev.ENDED, {"by": "caller", "cause": 16, "cause_text": "Normal Clearing"})
+    await drain(journal)
+    assert writes == [([ev.ARRIVED], True), ([ev.ANSWERED, ev.ATTRIBUTE_SET], True), ([ev.ENDED], True)]
+    assert replays == [] and not journal.spool.exists()
+    found = await queries.get_call(db, cid)
+    assert found is not None
+    call, events = found
+    assert (call.status, call.stage, call.hangup_by, call.hangup_cause) == ("ended", "answered", "caller", 16)
+    assert call.answered_at is not None and call.attributes == {"category": "complaint"}
+    assert [e.type for e in events] == [ev.ARRIVED, ev.ANSWERED, ev.ATTRIBUTE_SET, ev.ENDED]
+
+
+async def test_a_torn_spool_line_is_kept_aside_and_the_rest_replayed(db: Database, tmp_path: Path) -> None:
+    """A crash mid-append leaves half a line: it goes to ``<spool>.bad`` (never dropped silently), the whole
+    lines before it are stored, and the spool is emptied."""
+    spool = tmp_path / "spool.jsonl"
+    journal = CallJournal(db, spool)
+    cid = journal.new_call_id()
+    arrived = CallEventRecord(id="e-1", call_id=cid, seq=1, at=datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc),
+                              type=ev.ARRIVED, data={"channel_id": "c12", "caller_number": "13900000012"})
+    torn = '{"id": "e-2", "call_id": "' + cid + '", "seq": 2, "ty'
+    spool.write_text(json.dumps(arrived.to_json(), ensure_ascii=False) + "\n" + torn + "\n", encoding="utf-8")
+    task = asyncio.create_task(journal.run())
+    try:
+        await until(lambda: journal.written == 1 and not journal.spooled, "the spool's replay")
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    found = await queries.get_call(db, cid)
+    assert found is not None and [e.id for e in found[1]] == ["e-1"]
+    assert (tmp_path / "spool.jsonl.bad").read_text(encoding="utf-8") == torn + "\n"
+    assert spool.read_text(encoding="utf-8") == ""
+
+
+async def test_a_long_spool_is_replayed_in_batches_to_its_end(
+        db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A spool longer than one batch: every event is stored, in batches of ``BATCH``."""
+    from callcore.calls import journal as journal_module
+
+    monkeypatch.setattr(journal_module, "BATCH", 2)
+    spool = tmp_path / "spool.jsonl"
+    journal = CallJournal(db, spool)
+    cid = journal.new_call_id()
+    t0 = datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc)
+    records = [CallEventRecord(id=f"e-{n}", call_id=cid, seq=n, at=t0 + timedelta(seconds=n), type=type_, data=data)
+               for n, (type_, data) in enumerate([(ev.ARRIVED, {"channel_id": "c13", "caller_number": "13900000013"}),
+                                                  (ev.ANSWERED, {}), (ev.IVR_ENTERED, {"menu": "main"}),
+                                                  (ev.ATTRIBUTE_SET, {"name": "category", "value": "help"}),
+                                                  (ev.ENDED, {"by": "caller"})])]
+    spool.write_text("".join(json.dumps(r.to_json(), ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+    batches: list[int] = []
+    real_store = journal._store
+
+    async def counting(batch, **kw):  # type: ignore[no-untyped-def]
+        batches.append(len(batch))
+        await real_store(batch, **kw)
+
+    monkeypatch.setattr(journal, "_store", counting)
+    await journal._replay()
+    assert batches == [2, 2, 1] and not journal.spooled
+    found = await queries.get_call(db, cid)
+    assert found is not None and [e.id for e in found[1]] == [r.id for r in records]
+    assert found[0].status == "ended" and found[0].attributes == {"category": "help"}
+
+
+async def test_replay_retries_back_off_to_ten_seconds_and_reset_once_the_database_answers(
+        db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    spool = tmp_path / "spool.jsonl"
+    journal = CallJournal(db, spool)
+    record = CallEventRecord(id="e-1", call_id=journal.new_call_id(), seq=1,
+                             at=datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc), type=ev.ANSWERED, data={})
+    spool.write_text(json.dumps(record.to_json()) + "\n", encoding="utf-8")
+    real_store = journal._store
+    down = [True]
+
+    async def flaky(batch, **kw):  # type: ignore[no-untyped-def]
+        if down[0]:
+            raise OperationalError("SELECT 1", {}, Exception("connection refused"))
+        await real_store(batch, **kw)
+
+    monkeypatch.setattr(journal, "_store", flaky)
+    delays = []
+    for _ in range(6):
+        await journal._replay()
+        delays.append(journal._retry_delay)
+    assert delays == [1.0, 2.0, 4.0, 8.0, 10.0, 10.0] and journal.spooled
+    down[0] = False
+    await journal._replay()
+    assert journal._retry_delay == 0.5 and not journal.spooled
+
+
+async def test_arrived_sets_the_rows_identity_and_its_defaults(db: Database, tmp_path: Path) -> None:
+    journal = CallJournal(db, tmp_path / "spool.jsonl")
+    placed, bare = journal.new_call_id(), journal.new_call_id()
+    journal.emit(placed, ev.ARRIVED, {"channel_id": "c14", "direction": "outbound", "caller_number": "96881",
+                                      "caller_name": "热线", "dialed": "13900000014"})
+    journal.emit(bare, ev.ARRIVED)
+    await drain(journal)
+    rows = {cid: await queries.get_call(db, cid) for cid in (placed, bare)}
+    call = rows[placed][0]  # type: ignore[index]
+    assert (call.channel_id, call.direction, call.caller_number, call.caller_name, call.dialed) == (
+        "c14", "outbound", "96881", "热线", "13900000014")
+    call = rows[bare][0]  # type: ignore[index]
+    assert (call.channel_id, call.direction, call.caller_number, call.caller_name, call.dialed) == (
+        "", "inbound", "", "", "")
+    assert (call.status, call.stage, call.answered_at, call.ended_at) == ("active", "arrived", None, None)
+
+
+async def test_events_after_an_unreadable_line_are_replayed_too(db: Database, tmp_path: Path) -> None:
+    """After a crash mid-append the daemon goes on appending behind the torn line: what follows it is kept."""
+    spool = tmp_path / "spool.jsonl"
+    journal = CallJournal(db, spool)
+    cid = journal.new_call_id()
+    t0 = datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc)
+    arrived = CallEventRecord(id="e-1", call_id=cid, seq=1, at=t0, type=ev.ARRIVED,
+                              data={"channel_id": "c15", "caller_number": "13900000015"})
+    ended = CallEventRecord(id="e-3", call_id=cid, seq=3, at=t0 + timedelta(seconds=5), type=ev.ENDED,
+                            data={"by": "caller"})
+    spool.write_text("\n".join([json.dumps(arrived.to_json()), '{"id": "e-2", "ca', json.dumps(ended.to_json())]) + "\n",
+                     encoding="utf-8")
+    await journal._replay()
+    found = await queries.get_call(db, cid)
+    assert found is not None and [e.id for e in found[1]] == ["e-1", "e-3"] and found[0].status == "ended"
+    assert (tmp_path / "spool.jsonl.bad").read_text(encoding="utf-8") == '{"id": "e-2", "ca\n'
+    assert not journal.spooled

@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from callcore.ivr.format import Fault
-from callcore.ivr.validator import PromptDirs, check
+from callcore.ivr.validator import PromptDirs, check, format_faults
 from callcore.prompts.audio import write_wav
-from pydub import AudioSegment
 from pydub.generators import Sine
 
 from tests.ivr.menus import GOOD, menu
@@ -145,6 +144,14 @@ async def test_back_without_earlier_menu() -> None:
     assert fault.line == 16
 
 
+async def test_back_from_the_start_menu_to_itself_is_no_earlier_menu() -> None:
+    """Issue 15: a start menu that repeats itself ("9": main) is reachable from itself, but ``back`` from it
+    would return to the same menu: still a fault."""
+    text = GOOD.replace('"0": agent', '"9": main\n      "*": back')
+    fault = only(await faults_of(text), "'back' has no earlier menu")
+    assert fault.line == 17 and "node main" in fault.message
+
+
 async def test_unknown_lookup_and_attribute() -> None:
     text = menu("""
     main:
@@ -190,10 +197,11 @@ async def test_broken_recording(tmp_path: Path) -> None:
               rec / "fine.wav")
     text = GOOD.replace('prompt: "子菜单"', "prompt: [{file: broken}, {file: hifi}, {file: fine}]")
     faults = await faults_of(text, PromptDirs(sounds_dir=tmp_path, recordings=(rec,)))
-    assert [x for x in faults if "broken" in x.message]
-    assert [x for x in faults if "'hifi'" in x.message]
-    assert not [x for x in faults if "'fine'" in x.message]
-    assert isinstance(AudioSegment.empty(), AudioSegment)
+    # The two bad recordings, each named on the prompt's line; the 8 kHz mono one passes.
+    assert sorted((x.line, x.message) for x in faults) == [
+        (20, "broken prompt: recording 'broken' is not an 8 kHz mono 16-bit WAV"),
+        (20, "broken prompt: recording 'hifi' is not an 8 kHz mono 16-bit WAV"),
+    ]
 
 
 async def test_unsynthesizable_prompt(tmp_path: Path) -> None:
@@ -201,3 +209,101 @@ async def test_unsynthesizable_prompt(tmp_path: Path) -> None:
     faults = await faults_of(text, PromptDirs(sounds_dir=tmp_path))
     assert faults and all("cannot be synthesized" in x.message for x in faults)
     assert {x.line for x in faults} >= {7, 14}  # defaults.invalid and main's prompt
+
+
+async def test_a_start_to_an_unknown_node() -> None:
+    text = GOOD.replace("start: main", "start: mian")
+    result = await check(text, None)
+    assert [(x.line, x.message) for x in result.faults if "start:" in x.message] == [(4, "start: unknown target 'mian'")]
+    assert not result.ok
+
+
+async def test_switch_on_an_unknown_attribute_and_a_menu_without_choices_name_their_lines() -> None:
+    text = menu("""
+    main:
+      type: switch
+      attribute: mood
+      cases: {happy: empty}
+      default: empty
+    empty:
+      type: menu
+      prompt: "空菜单"
+      choices: {}
+      fallback: bye
+    bye: {type: hangup}
+    """)
+    faults = await faults_of(text)
+    assert (only(faults, "unknown attribute").line, only(faults, "unknown attribute").message) == (
+        11, "node main: unknown attribute 'mood'")
+    assert (only(faults, "at least one choice").line, only(faults, "at least one choice").message) == (
+        16, "node empty: a menu needs at least one choice")
+
+
+async def test_hours_fault_names_the_node_and_its_line() -> None:
+    text = menu("""
+    main: {type: hours, open: bye, closed: bye}
+    bye: {type: hangup}
+    """)
+    assert [(x.line, x.message) for x in await faults_of(text)] == [
+        (11, "node main: the menu has no 'hours' section to branch on")]
+
+
+async def test_a_missing_recording_says_where_it_was_looked_for(tmp_path: Path) -> None:
+    text = GOOD.replace('prompt: "子菜单"', "prompt: {file: no_such_recording}")
+    [fault] = await faults_of(text, PromptDirs(sounds_dir=tmp_path, recordings=(tmp_path / "a", tmp_path / "b")))
+    assert fault.message == f"missing prompt: recording 'no_such_recording' not found ({tmp_path / 'a'}, {tmp_path / 'b'})"
+    [fault] = await faults_of(text, PromptDirs(sounds_dir=tmp_path))
+    assert fault.message == "missing prompt: recording 'no_such_recording' not found (no recordings folder configured)"
+
+
+async def test_a_good_recording_is_in_the_prompt_table(tmp_path: Path) -> None:
+    rec = tmp_path / "rec"
+    rec.mkdir()
+    write_wav(Sine(440).to_audio_segment(duration=300).set_frame_rate(8000).set_channels(1).set_sample_width(2),
+              rec / "fine.wav")
+    text = GOOD.replace('prompt: "子菜单"', "prompt: {file: fine}")
+    result = await check(text, PromptDirs(sounds_dir=tmp_path, recordings=(rec,)))
+    assert result.ok and (rec / "fine").resolve() in result.prompts.values()
+
+
+async def test_text_that_is_not_a_menu_has_no_menu_and_says_why() -> None:
+    result = await check("format: 1\nnodes: [", None)
+    assert result.menu is None and result.faults and not result.ok
+
+
+def test_faults_print_as_compilers_print_them() -> None:
+    faults = [Fault(line=3, message="node a: x"), Fault(line=9, message="node b: y")]
+    assert format_faults(faults, "ivr/main.yaml") == "ivr/main.yaml:3: node a: x\nivr/main.yaml:9: node b: y"
+    assert format_faults([], "f") == ""
+
+
+async def test_two_busy_loops_are_each_reported_once() -> None:
+    text = menu("""
+    main:
+      type: menu
+      prompt: "请选择"
+      choices:
+        "1": a
+        "2": c
+      fallback: bye
+    a:
+      type: play
+      prompt: "甲"
+      next: b
+    b:
+      type: set
+      attributes: {priority: 1}
+      next: a
+    c:
+      type: play
+      prompt: "丙"
+      next: d
+    d:
+      type: set
+      attributes: {priority: 2}
+      next: c
+    bye: {type: hangup}
+    """)
+    busy = [x.message for x in await faults_of(text) if "repeats without waiting" in x.message]
+    assert len(busy) == 2, busy
+    assert any("a -> b -> a" in m for m in busy) and any("c -> d -> c" in m for m in busy)
