@@ -13,10 +13,14 @@ from callcore.plugins import plugin_classes
 from callcore.store.db import Database
 from tests.accounts.staff import Api, staff_api
 from tests.apps import context
+from tests.console.test_serving import built
 
 
 @pytest.fixture
-async def app(db: Database, tmp_path: Path) -> AsyncIterator[Api]:
+async def app(db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Api]:
+    # A built console of the test's own: whether the repository's console/dist exists depends on what
+    # ran before (tests/console builds it), and without it every console page is the 503 "not built".
+    monkeypatch.setenv("CALLCORE_CONSOLE_DIR", str(built(tmp_path / "console-dist")))
     ctx = context(db, tmp_path)
     ctx.provide(AmiClient(ctx.settings.asterisk, on_event=lambda e: None))  # never connected: no Asterisk here
     async with staff_api(db, tmp_path, plugin_classes(), Api, ctx=ctx) as staff:
