@@ -267,8 +267,7 @@ class CallJournal:
     async def _recover(self) -> None:
         """Events a killed process emitted and may not have stored: stored again (a repeat changes
         nothing), or spooled behind what is spooled already when the database is down."""
-        left = list(self._wal.left)
-        records = await asyncio.to_thread(self._read, left)
+        records = await asyncio.to_thread(self._read, list(self._wal.left))
         log.info("journal: %d events recovered from the write-ahead log of a stopped process", len(records))
         if records:
             if self.spooled:
@@ -279,7 +278,7 @@ class CallJournal:
                         await self._store(records[i : i + BATCH])
                 except OUTAGE_ERRORS:
                     await self._append_spool(records)
-        self._wal.release(max(int(p.name.rsplit(".", 1)[1]) for p in left))
+        self._wal.release_left()
 
     def _read(self, paths: Sequence[Path]) -> list[CallEventRecord]:
         """Parses spooled or logged events (in a thread: a spool can hold an outage's worth); an

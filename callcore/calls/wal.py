@@ -75,5 +75,10 @@ class WriteAheadLog:
                 path.unlink(missing_ok=True)
         self.left = [p for p in self.left if p.exists()]
 
+    def release_left(self) -> None:
+        """Deletes what a previous process left (once its events are stored or spooled)."""
+        if self.left:
+            self.release(self._number(self.left[-1]))
+
     def close(self) -> None:
         os.close(self._fd)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime, timezone
 
-import asyncpg
 
 from callcore.core.identity import Principal
 from callcore.store.db import Database
 from callcore.store.migrate import upgrade
+from tests.store.scratch import scratch_database
 from callcore.tickets import queries
 from callcore.tickets.deadlines import Deadlines
 from callcore.tickets.models import Ticket
@@ -19,15 +19,7 @@ AGENT = Principal(user_id="u", name="u", role="agent")
 
 
 async def test_upgrade_indexes_existing_tickets(db: Database) -> None:
-    base, _, _ = db.url.rpartition("/")
-    name = f"cc_mig_{uuid.uuid4().hex[:8]}"
-    admin = base.replace("postgresql+asyncpg://", "postgresql://") + "/postgres"
-    if db.dialect == "postgresql":
-        conn = await asyncpg.connect(admin)
-        await conn.execute(f'CREATE DATABASE "{name}"')
-        await conn.close()
-    url = f"{base}/{name}" if db.dialect == "postgresql" else f"{base}/{name}.db"
-    try:
+    async with scratch_database(db) as url:
         await upgrade(url, "0011_ticket_workflow")
         old = Database(url)
         async with old.session() as s:
@@ -45,8 +37,3 @@ async def test_upgrade_indexes_existing_tickets(db: Database) -> None:
         rows, _, _ = await queries.page(migrated, AGENT, queries.TicketFilter(text="停水"), dl, date(2026, 12, 1))
         assert rows == []
         await migrated.close()
-    finally:
-        if db.dialect == "postgresql":
-            conn = await asyncpg.connect(admin)
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            await conn.close()
