@@ -22,12 +22,13 @@ command -v npm >/dev/null 2>&1 || EXTRA="$EXTRA npm"
 if [ "$(. /etc/os-release; echo "${ID:-}")" = "debian" ]; then
   command -v chromium >/dev/null 2>&1 || EXTRA="$EXTRA chromium"
 fi
-# Asterisk 22 LTS on Debian 12, in a root of its own (CALLCORE_ASTERISK=22). On Ubuntu 24.04 it does
-# nothing: the distribution's own asterisk (20 LTS) is the one PKGS installs, and the one that runs.
-# Opt-in for now: a root that cannot be built (no mirror at hand) stops only those who chose 22.
+# Asterisk 22 LTS on Debian 12, in a root of its own: the default wherever it exists. On Ubuntu 24.04
+# it does nothing: the distribution's own asterisk (20 LTS) is the one PKGS installs, and the one that
+# runs. A root that cannot be built (no mirror at hand) leaves bullseye's 16 running, said loudly;
+# it stops only those who chose 22.
 asterisk_22() {
   if ! bash "$(dirname "$0")/install-asterisk-22.sh"; then
-    echo "warning: the Asterisk 22 root was not built; Asterisk 16 runs (CALLCORE_ASTERISK=22 needs it)" >&2
+    echo "warning: the Asterisk 22 root was not built; bullseye's Asterisk 16 runs instead, which gets no security fixes (CALLCORE_ASTERISK=22 needs the root)" >&2
     [ "${CALLCORE_ASTERISK:-}" != "22" ] || exit 1
   fi
 }

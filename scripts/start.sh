@@ -26,12 +26,14 @@ print(f'API=http://{s.api.host}:{s.api.port}/api/v1 SIP={s.asterisk.host}:{s.ast
 PY
 )"
 for _ in $(seq 1 60); do curl -fs "$API/health" >/dev/null 2>&1 && break; sleep 0.5; done
+ASTERISK_RUNS=$($CC asterisk version | sed -n 's/^running: //p')
 if [ -z "$AGENT_LINES" ]; then
   AGENT_LINES="               (created at the first start; \`$CC agents list\` shows them, \`$CC agents password 1001\` prints a new password)"
 fi
 cat <<MSG
 
 callcore is running.
+  asterisk:    ${ASTERISK_RUNS:-not running (see $RUN_DIR/log/messages)}   (\`$CC asterisk version\`)
   health:      curl $API/health
   console:     ${API%/api/v1}/console/   (in a browser; log in with a user of the API)
   API token:   $TOKEN   (kept in $RUN_DIR/secrets.env)

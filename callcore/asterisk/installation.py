@@ -14,7 +14,8 @@
 - a path to an ``asterisk`` binary: a source build (``/usr/local/sbin/asterisk``) or another root's
   ``<root>/usr/sbin/asterisk``.
 
-Unset: ``DEFAULT``. The rendering records the installation it rendered for beside ``asterisk.conf``
+Unset: ``default()``: 22 where its root has been built (``scripts/install-system.sh`` builds it on
+Debian 12), else the distribution's (Ubuntu 24.04's 20 LTS). The rendering records the installation it rendered for beside ``asterisk.conf``
 (``INSTALLATION_FILE``), and starting, stopping and CLI calls read it from there, so the process
 always matches its configuration's module directory whatever the environment of a later command.
 """
@@ -32,8 +33,6 @@ from pathlib import Path
 
 from callcore.config import ConfigError, Settings
 
-# What runs when nothing is chosen: the distribution's Asterisk (16 on Debian 12, 20 on Ubuntu 24.04).
-DEFAULT = "system"
 ENV = "CALLCORE_ASTERISK"
 ROOT_22 = Path(os.environ.get("CALLCORE_ASTERISK_22_ROOT") or "/opt/callcore/asterisk-22")
 INSTALLATION_FILE = "callcore-asterisk.json"
@@ -132,9 +131,16 @@ def _from_path(binary: Path, name: str) -> Installation:
     return Installation(name=name, binary=str(binary), modules_dir=modules, data_dir=data, sbin_dir=str(binary.parent))
 
 
+def default() -> str:
+    """What runs when nothing is chosen: Asterisk 22 LTS where its root exists, else the
+    distribution's (Ubuntu 24.04's 20 LTS; Debian 12's bullseye 16 only when 22 could not be built,
+    which ``scripts/install-system.sh`` warns about)."""
+    return "22" if (ROOT_22 / "usr" / "sbin" / "asterisk").exists() else "system"
+
+
 def choose(which: str) -> Installation:
-    """The installation ``which`` names ("16", "system", "22" or a path); "" is ``DEFAULT``."""
-    which = which.strip() or DEFAULT
+    """The installation ``which`` names ("16", "system", "22" or a path); "" is ``default()``."""
+    which = which.strip() or default()
     if which in ("16", "system"):
         return _system()
     if which == "22":

@@ -30,7 +30,7 @@ def fake_root(root: Path, *, version: str = "Asterisk 22.10.1+dfsg") -> Path:
 
 
 def test_16_and_system_are_the_distributions_asterisk() -> None:
-    for name in ("16", "system", ""):
+    for name in ("16", "system"):
         inst = choose(name)
         assert inst.name == "system" and inst.loader == ""
         assert inst.modules_dir == "/usr/lib/asterisk/modules" and inst.data_dir == "/usr/share/asterisk"
@@ -57,6 +57,18 @@ def test_22_without_its_root_says_how_to_build_it(tmp_path: Path, monkeypatch: p
         choose("22")
     monkeypatch.setattr(installation, "ROOT_22", fake_root(tmp_path / "root"))
     assert choose("22").binary == str(tmp_path / "root/usr/sbin/asterisk")
+
+
+def test_nothing_chosen_is_22_where_its_root_exists_else_the_distributions(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(installation, "ROOT_22", tmp_path / "none")
+    assert choose("").name == "system" and choose("  ").loader == ""
+    monkeypatch.setattr(installation, "ROOT_22", fake_root(tmp_path / "root"))
+    inst = choose("")
+    assert inst.name == "22" and inst.binary == str(tmp_path / "root/usr/sbin/asterisk")
+    settings = config.load(None, env={})
+    assert selected(settings, env={}).name == "22"
+    assert selected(settings, env={"CALLCORE_ASTERISK": "16"}).name == "system"
 
 
 def test_an_unknown_choice_is_refused() -> None:
