@@ -1,5 +1,6 @@
 // The one way the console calls the daemon's JSON API: bearer token, JSON in and out, and an
 // ApiError whose text is readable Chinese (the API's Chinese message is kept as text, its English as detail).
+import { ACTION_TEXT } from './labels'
 import { session } from './session'
 
 export interface FieldFault {
@@ -57,13 +58,6 @@ const STATUS_NAME: Record<string, string> = {
   new: '已受理', dispatched: '待签收', processing: '办理中', paused: '暂停计时', returned: '已退回', replied: '已答复',
   closed: '已办结', rejected: '不予受理', review: '复核中', merged: '已合并', archived: '已归档',
 }
-const ACTION_NAME: Record<string, string> = {
-  answer: '即办答复', reject: '不予受理', dispatch: '派发', sign: '签收', return: '退回', reply: '答复', close: '办结',
-  redo: '重办', review: '复核', request_extension: '申请延期', approve_extension: '批准延期', refuse_extension: '不批准延期',
-  urge: '催办', explain: '情况说明', supervise: '督办', note: '备注', rate: '回访评价', merge: '合并', archive: '归档',
-  withdraw_sample: '撤销回访抽样', pause: '暂停计时', resume: '恢复计时', reclassify: '更正类别', correct: '更正信息',
-  instruct: '领导批示',
-}
 
 const CALLBACK_STATE: Record<string, string> = {
   reached: '已接通', failed: '未接通', expired: '已过期', cancelled: '已取消',
@@ -71,8 +65,10 @@ const CALLBACK_STATE: Record<string, string> = {
 
 // The workflow's refusals say which step and which state: say it in Chinese too.
 function readable(e: ApiError): string {
-  const m = /action '(\w+)' is not allowed on a ticket in state '(\w+)'/.exec(e.detail)
-  if (m) return `工单已是“${STATUS_NAME[m[2]] ?? m[2]}”状态，不能${ACTION_NAME[m[1]] ?? m[1]}（可能已被他人处理，请刷新）`
+  const m = /action '(\w+)' is not allowed on a ticket in state '(\w+)'(?::\s*(.*))?$/.exec(e.detail)
+  // The workflow's own Chinese reason when it gives one (已超期，不能暂停计时; 延期申请待审批…), else the state.
+  if (m?.[3] && /[\u4e00-\u9fff]/.test(m[3])) return m[3]
+  if (m) return `工单已是“${STATUS_NAME[m[2]] ?? m[2]}”状态，不能${ACTION_TEXT[m[1]] ?? m[1]}（可能已被他人处理，请刷新）`
   const ring = /^agent (\w+) cannot be rung now(?::\s*(.*))?$/.exec(e.detail)
   if (ring) return `坐席 ${ring[1]} 当前不能外呼${ring[2] ? `：${ring[2]}` : ''}`
   const task = /^callback task \S+ (is already (\w+)|is being dialled now)$/.exec(e.detail)

@@ -70,7 +70,14 @@ export const ACTION_TEXT: Record<string, string> = {
   reply: '答复', close: '办结', redo: '重办', review: '复核', request_extension: '申请延期',
   approve_extension: '批准延期', refuse_extension: '不批准延期', urge: '催办', explain: '情况说明',
   supervise: '督办', note: '备注', sample: '抽样回访', rate: '回访评价', link: '关联', merge: '合并', archive: '归档',
+  withdraw_sample: '撤销回访抽样', pause: '暂停计时', resume: '恢复计时', reclassify: '更正类别', correct: '更正信息',
+  instruct: '领导批示', recompute: '重新计算办理期限',
 }
+
+// Why a ticket's clock stops (W-7: 听证、评审、踏勘 do not count against the department), and what a
+// correction may change: the API's codes (callcore/tickets/workflow.py PAUSE_KINDS, CORRECTABLE).
+export const PAUSE_KINDS: Record<string, string> = { hearing: '听证', review: '评审', survey: '踏勘' }
+export const CORRECTABLE: Record<string, string> = { address: '地址', content: '诉求内容' }
 
 // Callback tasks (漏接回拨) and their attempts; voicemail.
 export const CALLBACK_STATUS: Record<string, { text: string; type: 'success' | 'warning' | 'danger' | 'info' | 'primary' }> = {

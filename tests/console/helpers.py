@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from playwright.async_api import Page, expect
+from playwright.async_api import Locator, Page, expect
 
 from callcore.callbacks.models import CallbackTask
 from callcore.recordings import audio
@@ -43,6 +43,12 @@ async def user(stack: Stack, role: str, *, name: str, department_id: str | None 
     await api(stack, "POST", "/admin/users", {"username": username, "password": PASSWORD, "name": name,
                                               "role": role, "department_id": department_id})
     return username
+
+
+async def token(stack: Stack, username: str) -> str:
+    """A session token of ``username`` (a user of these journeys), for steps a person of that role
+    takes through the API before the page is looked at."""
+    return str((await api(stack, "POST", "/auth/login", {"username": username, "password": PASSWORD}))["token"])
 
 
 async def user_id(stack: Stack, username: str) -> str:
@@ -101,6 +107,18 @@ async def log_in(page: Page, stack: Stack, username: str, lands_on: str) -> None
     await page.locator("input[name=password]").fill(PASSWORD)
     await page.get_by_role("button", name="登录").click()
     await page.wait_for_url(console_url(stack, lands_on))
+
+
+def field(scope: Page | Locator, name: str) -> Locator:
+    """The text box of the Element Plus input marked ``data-test=name`` (on the box or around it)."""
+    return scope.locator(f"input[data-test={name}], textarea[data-test={name}], [data-test={name}] input, "
+                         f"[data-test={name}] textarea")
+
+
+async def pick(page: Page, select: str, option: str) -> None:
+    """Chooses ``option`` in the Element Plus select marked ``data-test=select``."""
+    await page.locator(f"[data-test={select}]").click()
+    await page.locator(".el-select-dropdown__item:visible", has_text=option).first.click()
 
 
 async def wait_until(check: Any, timeout: float = 20, what: str = "") -> Any:

@@ -12,11 +12,14 @@ from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
-from playwright.async_api import Locator, Page, expect
+from playwright.async_api import Page, expect
 
+from callcore.accounts.users import handler_mobiles
+from callcore.store.db import Database
 from harness.stack import Stack
 from tests.console.conftest import Pages
-from tests.console.helpers import PASSWORD, api, console_url, log_in, start_daemon, stop_daemon, user
+from tests.console.helpers import (PASSWORD, api, console_url, department, field, log_in, pick, start_daemon,
+                                   stop_daemon, user)
 
 BEIJING = timezone(timedelta(hours=8))
 ADMIN_PAGES = ("用户管理", "承办单位", "诉求类别", "工作日历", "IVR 菜单", "队列与坐席")
@@ -38,17 +41,6 @@ async def admin_page(stack: Stack, pages: Pages, menu_item: str) -> Page:
     await log_in(page, stack, admin, "admin/ivr")
     await page.locator(".el-menu").get_by_text(menu_item, exact=True).click()
     return page
-
-
-def field(scope: Page | Locator, name: str) -> Locator:
-    """The text box of the Element Plus input marked ``data-test=name`` (on the box or around it)."""
-    return scope.locator(f"input[data-test={name}], [data-test={name}] input")
-
-
-async def pick(page: Page, select: str, option: str) -> None:
-    """Chooses ``option`` in the Element Plus select marked ``data-test=select``."""
-    await page.locator(f"[data-test={select}]").click()
-    await page.locator(".el-select-dropdown__item:visible", has_text=option).first.click()
 
 
 async def test_an_admin_creates_a_department_and_a_user_of_it_moves_the_user_resets_the_password_and_disables_it(
@@ -134,6 +126,59 @@ async def test_an_admin_creates_a_department_and_a_user_of_it_moves_the_user_res
     assert next(u for u in await api(stack, "GET", "/admin/users") if u["username"] == username)["active"] is False
     await person.reload()
     await person.wait_for_url(f"{console_url(stack, 'login')}**")
+
+
+async def sms_mobiles(stack: Stack, department_id: str) -> list[str]:
+    """The mobiles the store sends the department's SMS notices to (W-17), whole."""
+    db = Database(stack.settings.database_url)
+    try:
+        async with db.session() as s:
+            return await handler_mobiles(s, department_id)
+    finally:
+        await db.close()
+
+
+async def test_an_admin_gives_a_handler_the_mobile_for_the_departments_sms_sees_it_masked_and_removes_it(
+        daemon: Stack, pages: Pages, artifacts: Path) -> None:
+    stack = daemon
+    mobile = "13950008801"
+    dept = await department(stack, "燃气公司")
+    username = await user(stack, "handler", name="燃气周", department_id=dept)
+    page = await admin_page(stack, pages, "用户管理")
+    await page.wait_for_url(console_url(stack, "admin/users"))
+    row = page.locator("[data-test=user-table] .el-table__row", has_text=username)
+    await expect(row.locator("[data-test=user-mobile]")).to_have_text("—")
+
+    # Not a mobile: refused in the form, nothing stored.
+    await row.locator("[data-test=edit-user]").click()
+    dialog = page.locator("[data-test=user-dialog]")
+    await field(dialog, "user-mobile-input").fill("1395000")
+    await dialog.locator("[data-test=user-save]").click()
+    await expect(dialog).to_contain_text("应为 11 位手机号码（如 13912345678），或留空")
+    assert await sms_mobiles(stack, dept) == []
+
+    await field(dialog, "user-mobile-input").fill(mobile)
+    await dialog.locator("[data-test=user-save]").click()
+    await expect(row.locator("[data-test=user-mobile]")).to_have_text("139****8801")
+    listed = next(u for u in await api(stack, "GET", "/admin/users") if u["username"] == username)
+    assert listed["mobile"] == "139****8801"
+    assert await sms_mobiles(stack, dept) == [mobile]
+
+    # The masked number left as it is keeps the mobile while the name changes.
+    await row.locator("[data-test=edit-user]").click()
+    await expect(field(dialog, "user-mobile-input")).to_have_value("139****8801")
+    await page.screenshot(path=str(artifacts / "admin-user-mobile.png"))
+    await field(dialog, "user-name").fill("燃气周敏")
+    await dialog.locator("[data-test=user-save]").click()
+    await expect(row).to_contain_text("燃气周敏")
+    assert await sms_mobiles(stack, dept) == [mobile]
+
+    # Emptied: the department's SMS no longer go to this user.
+    await row.locator("[data-test=edit-user]").click()
+    await field(dialog, "user-mobile-input").fill("")
+    await dialog.locator("[data-test=user-save]").click()
+    await expect(row.locator("[data-test=user-mobile]")).to_have_text("—")
+    assert await sms_mobiles(stack, dept) == []
 
 
 async def test_an_admin_adds_a_category_with_its_deadline_in_working_days_and_changes_it(
