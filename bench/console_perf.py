@@ -64,14 +64,14 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from playwright.async_api import Browser, Page, async_playwright, expect  # noqa: E402
+from playwright.async_api import Browser, Page, expect  # noqa: E402
 
 from bench.ivr_load import percentile  # noqa: E402
 from bench.load import active_channels, machine_busy  # noqa: E402
 from bench.queues import Api, make_agents, print_daemon_warnings, run_bench, start_stack  # noqa: E402
 from harness import sipp as scenarios  # noqa: E402
-from harness.browser import (Asset, ConsoleUser, add_user, build_console, console_url, initial_assets,  # noqa: E402
-                             launch, log_in, new_page)
+from harness.browser import (Asset, ConsoleUser, add_user, build_console, chromium, console_url,  # noqa: E402
+                             initial_assets, log_in, new_page)
 from harness.phones import AgentCall, AgentPhone, Answer, wait_contact  # noqa: E402
 from harness.stack import Stack  # noqa: E402
 
@@ -371,7 +371,7 @@ async def screen_pops(args: argparse.Namespace, stack: Stack, run_dir: Path, bro
     try:
         async with phone:
             await wait_contact(stack.cli, agent)
-            await log_in(page, stack, user, "agent")
+            await log_in(page, stack, user.username, "agent", password=user.password)
             await expect(page.locator("[data-test=agent-status]")).to_have_text("未签入")
             await page.keyboard.press("F2")  # 签入: the agent is ready
             await expect(page.locator("[data-test=agent-status]")).to_have_text("就绪")
@@ -507,25 +507,21 @@ async def console_bench(args: argparse.Namespace, stack: Stack, run_dir: Path, *
     log_since = time.time()
     asterisk = (await stack.cli("core show version")).strip().splitlines()[0].split(" built by ")[0]
     status = 0
-    async with async_playwright() as pw:
-        browser = await launch(pw)
-        try:
-            print(f"  machine: {platform.node()}, {os.cpu_count()} CPUs ({platform.machine()}), Linux {platform.release()};"
-                  f" {asterisk}; Chromium {browser.version} (headless, Playwright"
-                  f" {importlib.metadata.version('playwright')}); Python {platform.python_version()};"
-                  f" node {tool_version('node', '--version')}; {tool_version('sipp', '-v')}", flush=True)
-            print_initial_js(assets, build_output)
-            if args.loads:
-                loads, busy, load = await first_loads(browser, stack, args.loads)
-                print_loads(loads, busy, load)
-            if args.rings:
-                run = await screen_pops(args, stack, run_dir, browser, agent)
-                print_pops(args, run)
-                missing = sum(1 for r in run.rows if r.painted_at is None)
-                if missing or run.caller_failures or len(run.rows) < args.rings:
-                    status = 1
-        finally:
-            await browser.close()
+    async with chromium() as browser:
+        print(f"  machine: {platform.node()}, {os.cpu_count()} CPUs ({platform.machine()}), Linux {platform.release()};"
+              f" {asterisk}; Chromium {browser.version} (headless, Playwright"
+              f" {importlib.metadata.version('playwright')}); Python {platform.python_version()};"
+              f" node {tool_version('node', '--version')}; {tool_version('sipp', '-v')}", flush=True)
+        print_initial_js(assets, build_output)
+        if args.loads:
+            loads, busy, load = await first_loads(browser, stack, args.loads)
+            print_loads(loads, busy, load)
+        if args.rings:
+            run = await screen_pops(args, stack, run_dir, browser, agent)
+            print_pops(args, run)
+            missing = sum(1 for r in run.rows if r.painted_at is None)
+            if missing or run.caller_failures or len(run.rows) < args.rings:
+                status = 1
     print_daemon_warnings(stack, since=log_since)
     print(f"  daemon pid {daemon_pid}; load average at the end {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     return status

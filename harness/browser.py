@@ -1,8 +1,9 @@
-"""The browser console for benchmarks: its build, what its first page must fetch, Debian's Chromium
-driven by Playwright (headless; Playwright's own browser download is never used), users who log in.
+"""The browser console for journeys and benchmarks: its build, what its first page must fetch,
+Debian's Chromium driven by Playwright (headless; Playwright's own browser download is never used),
+API requests, users who log in.
 
-The browser journeys (``tests/console/``) set up the same things in their fixtures and helpers;
-benches import nothing from ``tests/``, so what they share with them lives here.
+The browser journeys (``tests/console/``) and ``bench/console_perf.py`` both use it; benches import
+nothing from ``tests/``, so what they share lives here.
 """
 
 from __future__ import annotations
@@ -12,13 +13,15 @@ import json
 import os
 import secrets
 import subprocess
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-from playwright.async_api import Browser, Page, Playwright, ViewportSize, expect
+from playwright.async_api import Browser, Page, ViewportSize, async_playwright, expect
 
 from harness.stack import Stack
 
@@ -89,11 +92,18 @@ def initial_assets(dist: Path, *, base: str = "/console/") -> list[Asset]:
 
 # -- the browser ----------------------------------------------------------------------------------
 
-async def launch(pw: Playwright) -> Browser:
-    """Debian's Chromium, headless (``CALLCORE_TEST_CHROMIUM`` names another binary)."""
+@asynccontextmanager
+async def chromium() -> AsyncIterator[Browser]:
+    """Debian's Chromium, headless (``CALLCORE_TEST_CHROMIUM`` names another binary), driven by a
+    Playwright of its own; both are closed on leaving."""
     if not Path(CHROMIUM).exists():
         raise RuntimeError(f"{CHROMIUM} missing: scripts/install-system.sh installs Debian's chromium")
-    return await pw.chromium.launch(executable_path=CHROMIUM, headless=True)
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, headless=True)
+        try:
+            yield browser
+        finally:
+            await browser.close()
 
 
 async def new_page(browser: Browser, *, init_script: str | None = None) -> Page:
@@ -112,11 +122,13 @@ def console_url(stack: Stack, path: str = "") -> str:
     return stack.api.removesuffix("/api/v1") + "/console/" + path
 
 
-# -- people ---------------------------------------------------------------------------------------
+# -- the API and people ---------------------------------------------------------------------------
 
-async def admin_api(stack: Stack, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-    """One API request as the admin (the stack's bearer token) with a JSON body; the JSON answer."""
-    headers = {"Authorization": f"Bearer {stack.env['CALLCORE_API_TOKEN']}"}
+async def api(stack: Stack, method: str, path: str, body: dict[str, Any] | None = None, *,
+              token: str | None = None) -> Any:
+    """One API request with a JSON body, as the admin (the stack's bearer token) or as the holder of
+    ``token`` (a user's session); the JSON answer. A 4xx or 5xx fails the caller."""
+    headers = {"Authorization": f"Bearer {token or stack.env['CALLCORE_API_TOKEN']}"}
     async with aiohttp.ClientSession(headers=headers, timeout=aiohttp.ClientTimeout(total=30)) as s:
         async with s.request(method, stack.api + path, json=body) as r:
             text = await r.text()
@@ -132,23 +144,25 @@ class ConsoleUser:
     user_id: str
 
 
-async def add_user(stack: Stack, role: str, *, name: str, agent: str | None = None) -> ConsoleUser:
-    """A new user of ``role`` with a random password, as an admin creates one; with ``agent``, the
-    agent number they answer (the agent must exist: ``Stack.add_agent``)."""
-    user = ConsoleUser(f"{role}-{secrets.token_hex(3)}", secrets.token_urlsafe(12), "")
-    made = await admin_api(stack, "POST", "/admin/users",
-                           {"username": user.username, "password": user.password, "name": name, "role": role})
-    user = ConsoleUser(user.username, user.password, str(made["id"]))
+async def add_user(stack: Stack, role: str, *, name: str, department_id: str | None = None,
+                   agent: str | None = None, password: str | None = None) -> ConsoleUser:
+    """A new user of ``role`` (a unique username: the store outlives one journey) as an admin creates
+    one, in ``department_id`` if given; with ``agent``, the agent number they answer (the agent must
+    exist: ``Stack.add_agent``). The password is random unless given."""
+    username, password = f"{role}-{secrets.token_hex(3)}", password or secrets.token_urlsafe(12)
+    made = await api(stack, "POST", "/admin/users", {"username": username, "password": password, "name": name,
+                                                     "role": role, "department_id": department_id})
+    user = ConsoleUser(username, password, str(made["id"]))
     if agent is not None:
-        await admin_api(stack, "PATCH", f"/agents/{agent}", {"user_id": user.user_id})
+        await api(stack, "PATCH", f"/agents/{agent}", {"user_id": user.user_id})
     return user
 
 
-async def log_in(page: Page, stack: Stack, user: ConsoleUser, lands_on: str) -> None:
+async def log_in(page: Page, stack: Stack, username: str, lands_on: str, *, password: str) -> None:
     """Logs in on the console's login page as a person does; the role's home page is ``lands_on``."""
     await page.goto(console_url(stack))
     await expect(page.get_by_role("heading", name=LOGIN_HEADING)).to_be_visible()
-    await page.locator("input[name=username]").fill(user.username)
-    await page.locator("input[name=password]").fill(user.password)
+    await page.locator("input[name=username]").fill(username)
+    await page.locator("input[name=password]").fill(password)
     await page.get_by_role("button", name=LOGIN_BUTTON).click()
     await page.wait_for_url(console_url(stack, lands_on))

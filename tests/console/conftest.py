@@ -12,20 +12,16 @@ import asyncio
 import os
 import re
 import shutil
-import subprocess
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page
 
+from harness.browser import ROOT, build_console, chromium, new_page
 from harness.stack import Stack
-
-ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = os.environ.get("CALLCORE_TEST_CHROMIUM", "/usr/bin/chromium")
-WIDTH, HEIGHT = 1366, 768
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -47,9 +43,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 @pytest.fixture(scope="session")
 def console_dist() -> Path:
     """The built console (``console/build.sh``: ``npm ci`` and the build when out of date)."""
-    subprocess.run(["bash", str(ROOT / "console" / "build.sh")], check=True, timeout=900)
-    dist = ROOT / "console" / "dist"
-    assert (dist / "index.html").is_file()
+    dist, _ = build_console()
     return dist
 
 
@@ -76,31 +70,22 @@ def artifacts(request: pytest.FixtureRequest) -> Path:
 
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
-    assert Path(CHROMIUM).exists(), f"{CHROMIUM} missing: scripts/install-system.sh installs Debian's chromium"
-    async with async_playwright() as pw:
-        b = await pw.chromium.launch(executable_path=CHROMIUM, headless=True)
-        try:
-            yield b
-        finally:
-            await b.close()
+    async with chromium() as b:
+        yield b
 
 
 class Pages:
     """Opens a page per person (own context: own session storage), and screenshots every page
     at teardown when the test failed."""
 
-    def __init__(self, browser: Browser, base: str) -> None:
+    def __init__(self, browser: Browser) -> None:
         self.browser = browser
-        self.base = base
         self.opened: list[tuple[str, Page]] = []
         # What the pages reported: console errors and uncaught exceptions, by person.
         self.errors: list[str] = []
 
     async def open(self, who: str) -> Page:
-        context = await self.browser.new_context(viewport={"width": WIDTH, "height": HEIGHT}, locale="zh-CN",
-                                                 timezone_id="Asia/Shanghai")
-        page = await context.new_page()
-        page.set_default_timeout(15_000)
+        page = await new_page(self.browser)
         page.on("console", lambda m: self.errors.append(f"{who}: console: {m.text}") if m.type == "error" else None)
         page.on("pageerror", lambda e: self.errors.append(f"{who}: uncaught: {e}"))
         self.opened.append((who, page))
@@ -109,7 +94,7 @@ class Pages:
 
 @pytest.fixture
 async def pages(browser: Browser, request: pytest.FixtureRequest, artifacts: Path) -> AsyncIterator[Pages]:
-    p = Pages(browser, "")
+    p = Pages(browser)
     yield p
     failed = any(getattr(request.node, f"rep_{w}", None) is not None and getattr(request.node, f"rep_{w}").failed
                  for w in ("setup", "call"))

@@ -1,9 +1,10 @@
-"""What the browser journeys set up through the API, as an admin would: users, departments,
-agents linked to users, tickets; what the telephony would have stored (voicemails, callback tasks);
-and the console's login as a person does it."""
+"""What the browser journeys set up through the API, as an admin would: users (who all share one
+password), departments, agents linked to users, tickets; what the telephony would have stored
+(voicemails, callback tasks). Requests, users and the login itself are ``harness.browser``'s."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
 import time
@@ -12,14 +13,15 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import aiohttp
-from playwright.async_api import Locator, Page, expect
+from playwright.async_api import Locator, Page
 
 from callcore.callbacks.models import CallbackTask
 from callcore.recordings import audio
 from callcore.recordings.models import DONE, Recording
 from callcore.store.base import utcnow
 from callcore.store.db import Database
+from harness import browser
+from harness.browser import add_user, api
 from harness.menus import SHIPPED, always_open
 from harness.stack import Stack
 from tests.recordings.helpers import add_call, write_wav
@@ -27,22 +29,9 @@ from tests.recordings.helpers import add_call, write_wav
 PASSWORD = "console-journey-pw"
 
 
-async def api(stack: Stack, method: str, path: str, body: dict[str, Any] | None = None, *,
-              token: str | None = None) -> Any:
-    headers = {"Authorization": f"Bearer {token or stack.env['CALLCORE_API_TOKEN']}"}
-    async with aiohttp.ClientSession(headers=headers) as s:
-        async with s.request(method, stack.api + path, json=body) as r:
-            text = await r.text()
-            assert r.status < 400, (method, path, r.status, text)
-            return json.loads(text) if text else None
-
-
 async def user(stack: Stack, role: str, *, name: str, department_id: str | None = None) -> str:
-    """A new user of ``role`` (unique name: the store lives as long as the session); its username."""
-    username = f"{role}-{secrets.token_hex(3)}"
-    await api(stack, "POST", "/admin/users", {"username": username, "password": PASSWORD, "name": name,
-                                              "role": role, "department_id": department_id})
-    return username
+    """A new user of ``role`` with the journeys' password; its username."""
+    return (await add_user(stack, role, name=name, department_id=department_id, password=PASSWORD)).username
 
 
 async def token(stack: Stack, username: str) -> str:
@@ -95,18 +84,10 @@ async def stop_daemon(stack: Stack) -> None:
     stack.env["CALLCORE_FLOW"] = "welcome"
 
 
-def console_url(stack: Stack, path: str = "") -> str:
-    return stack.api.removesuffix("/api/v1") + "/console/" + path
-
-
 async def log_in(page: Page, stack: Stack, username: str, lands_on: str) -> None:
-    """Logs in on the console's login page; the role's home page is ``lands_on``."""
-    await page.goto(console_url(stack))
-    await expect(page.get_by_role("heading", name="96881 市民热线 · 控制台")).to_be_visible()
-    await page.locator("input[name=username]").fill(username)
-    await page.locator("input[name=password]").fill(PASSWORD)
-    await page.get_by_role("button", name="登录").click()
-    await page.wait_for_url(console_url(stack, lands_on))
+    """Logs in as ``username`` (a user of these journeys) on the console's login page; the role's
+    home page is ``lands_on``."""
+    await browser.log_in(page, stack, username, lands_on, password=PASSWORD)
 
 
 def field(scope: Page | Locator, name: str) -> Locator:
@@ -123,8 +104,6 @@ async def pick(page: Page, select: str, option: str) -> None:
 
 async def wait_until(check: Any, timeout: float = 20, what: str = "") -> Any:
     """Polls an async ``check`` until it returns something truthy."""
-    import asyncio
-
     deadline = time.monotonic() + timeout
     while True:
         got = await check()

@@ -16,10 +16,10 @@ from playwright.async_api import Page, expect
 
 from callcore.accounts.users import handler_mobiles
 from callcore.store.db import Database
+from harness.browser import api, console_url
 from harness.stack import Stack
 from tests.console.conftest import Pages
-from tests.console.helpers import (PASSWORD, api, console_url, department, field, log_in, pick, start_daemon,
-                                   stop_daemon, user)
+from tests.console.helpers import PASSWORD, department, field, log_in, pick, start_daemon, stop_daemon, user
 
 BEIJING = timezone(timedelta(hours=8))
 ADMIN_PAGES = ("用户管理", "承办单位", "诉求类别", "工作日历", "IVR 菜单", "队列与坐席")

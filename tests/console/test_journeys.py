@@ -13,11 +13,11 @@ import pytest
 from playwright.async_api import Page, expect
 
 from harness import sipp
+from harness.browser import api, console_url
 from harness.phones import AgentPhone, Answer, wait_contact
 from harness.stack import Stack
 from tests.console.conftest import Pages
-from tests.console.helpers import (agent, api, console_url, department, log_in, start_daemon, stop_daemon, user,
-                                   wait_until)
+from tests.console.helpers import agent, department, log_in, start_daemon, stop_daemon, user, wait_until
 
 CALLER = "13950000001"
 

@@ -15,10 +15,11 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Response, expect
 
+from harness.browser import api
 from harness.phones import AgentPhone, Answer, TrunkPhone, wait_contact
 from harness.stack import Stack
 from tests.console.conftest import Pages
-from tests.console.helpers import (agent, api, citizen_number, log_in, start_daemon, stop_daemon, store_callback_task,
+from tests.console.helpers import (agent, citizen_number, log_in, start_daemon, stop_daemon, store_callback_task,
                                    store_recording, store_voicemail, user, wait_until)
 
 

@@ -12,10 +12,11 @@ from typing import Any
 import pytest
 from playwright.async_api import Locator, Page, expect
 
+from harness.browser import api, console_url
 from harness.stack import Stack
 from tests.console.conftest import Pages
-from tests.console.helpers import (api, citizen_number, console_url, department, field, log_in, pick, start_daemon,
-                                   stop_daemon, token, user)
+from tests.console.helpers import (citizen_number, department, field, log_in, pick, start_daemon, stop_daemon, token,
+                                   user)
 
 STEPS = ("pause", "resume", "reclassify", "correct", "instruct")
 
