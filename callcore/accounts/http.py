@@ -15,7 +15,7 @@ from callcore.accounts.models import User
 from callcore.accounts.sessions import SessionAuth
 from callcore.api.auth import CONFIG_TOKEN_USER
 from callcore.api.ratelimit import RateLimiter, TooManyRequests
-from callcore.api.router import ApiRequest, Router
+from callcore.api.router import ApiRequest, Link, Router, bearer_token
 from callcore.api.validation import InputModel, Instant
 from callcore.core.errors import Conflict, Unauthorized
 from callcore.core.privacy import mask_phone, scrub
@@ -175,8 +175,7 @@ async def logout(req: ApiRequest[Any, Any]) -> None:
         # A 204 would say the token is gone while it still works: say what does revoke it.
         raise Conflict("the configuration's admin token is not a session: change CALLCORE_API_TOKEN and restart",
                        error_id="config_token", text="配置文件中的管理令牌不能注销：请更换 CALLCORE_API_TOKEN 并重启服务")
-    token = req.raw.headers.get("Authorization", "").partition(" ")[2].strip()
-    await req.ctx.get(SessionAuth).logout(token)
+    await req.ctx.get(SessionAuth).logout(bearer_token(req.raw) or "")
 
 
 @router.get("/auth/me", summary="Who am I", tags=("auth",), response=MeOut)
@@ -187,13 +186,15 @@ async def me(req: ApiRequest[Any, Any]) -> MeOut:
 
 # -- users ----------------------------------------------------------------------------------------
 
-@router.get("/admin/users", summary="List users", tags=("admin",), roles=ADMINS)
+@router.get("/admin/users", summary="List users", tags=("admin",), response=list[UserOut], roles=ADMINS)
 async def list_users(req: ApiRequest[Any, Any]) -> list[UserOut]:
     return [UserOut.of(u) for u in await users.list_users(req.ctx.db)]
 
 
 @router.post("/admin/users", summary="Create a user", tags=("admin",), body=UserIn, response=UserOut, status=201,
-             roles=ADMINS, responses={409: "username taken"})
+             roles=ADMINS, responses={409: "username taken"},
+             links={"change": Link(method="PATCH", path="/admin/users/{user_id}",
+                                   parameters={"user_id": "$response.body#/id"})})
 async def create_user(req: ApiRequest[UserIn, Any]) -> UserOut:
     u = await users.create_user(req.ctx.db, **req.body.model_dump())
     return UserOut.of(u)
@@ -208,14 +209,16 @@ async def update_user(req: ApiRequest[UserPatch, Any]) -> UserOut:
 
 # -- departments ----------------------------------------------------------------------------------
 
-@router.get("/departments", summary="List departments", tags=("admin",))
+@router.get("/departments", summary="List departments", tags=("admin",), response=list[DepartmentOut])
 async def list_departments(req: ApiRequest[Any, Any]) -> list[DepartmentOut]:
     return [DepartmentOut.model_validate(d, from_attributes=True)
             for d in await departments.list_departments(req.ctx.db)]
 
 
 @router.post("/departments", summary="Create a department", tags=("admin",), body=DepartmentIn,
-             response=DepartmentOut, status=201, roles=ADMINS, responses={409: "code taken"})
+             response=DepartmentOut, status=201, roles=ADMINS, responses={409: "code taken"},
+             links={"change": Link(method="PATCH", path="/departments/{department_id}",
+                                   parameters={"department_id": "$response.body#/id"})})
 async def create_department(req: ApiRequest[DepartmentIn, Any]) -> DepartmentOut:
     d = await departments.create_department(req.ctx.db, **req.body.model_dump())
     return DepartmentOut.model_validate(d, from_attributes=True)
@@ -231,7 +234,7 @@ async def update_department(req: ApiRequest[DepartmentPatch, Any]) -> Department
 # -- audit ----------------------------------------------------------------------------------------
 
 @router.get("/audit", summary="Audit log of whole personal values viewed (A-2)", tags=("admin",), query=AuditQuery,
-            roles=ADMINS)
+            response=list[AuditOut], roles=ADMINS)
 async def audit_log(req: ApiRequest[Any, AuditQuery]) -> list[AuditOut]:
     q = req.query
     rows = await audit.entries(req.ctx.db, since=q.since, user_id=q.user_id, object_id=q.object_id, limit=q.limit,
@@ -260,13 +263,16 @@ class ApiKeyIssued(ApiKeyOut):
     key: str = Field(description="the whole key: shown this once only")
 
 
-@router.get("/admin/api-keys", summary="List API keys of third-party clients", tags=("admin",), roles=ADMINS)
+@router.get("/admin/api-keys", summary="List API keys of third-party clients", tags=("admin",),
+            response=list[ApiKeyOut], roles=ADMINS)
 async def list_api_keys(req: ApiRequest[Any, Any]) -> list[ApiKeyOut]:
     return [ApiKeyOut.model_validate(k, from_attributes=True) for k in await api_keys.list_keys(req.ctx.db)]
 
 
 @router.post("/admin/api-keys", summary="Issue an API key (Open311 api_key)", tags=("admin",), body=ApiKeyIn,
-             response=ApiKeyIssued, status=201, roles=ADMINS)
+             response=ApiKeyIssued, status=201, roles=ADMINS,
+             links={"revoke": Link(method="DELETE", path="/admin/api-keys/{key_id}",
+                                   parameters={"key_id": "$response.body#/id"})})
 async def issue_api_key(req: ApiRequest[ApiKeyIn, Any]) -> ApiKeyIssued:
     row, key = await api_keys.issue(req.ctx.db, name=req.body.name, scopes=list(req.body.scopes),
                                     created_by=req.user.user_id)

@@ -14,20 +14,20 @@ from aiohttp import web
 from callcore.api import health, stream
 from callcore.api.auth import AuthChain
 from callcore.api.openapi import build
-from callcore.api.router import AUTH_KEY, CONTEXT, ApiRequest, Router, error_middleware, install
+from callcore.api.router import AUTH_KEY, CONTEXT, MAX_BODY_BYTES, ApiRequest, Router, error_middleware, install
 from callcore.core.context import AppContext
 
 meta = Router("/api/v1")
 OPENAPI = web.AppKey("callcore.openapi", dict)
 
 
-@meta.get("/openapi.json", summary="The OpenAPI document", tags=("meta",), auth=False)
+@meta.get("/openapi.json", summary="The OpenAPI document", tags=("meta",), auth=False, response=dict[str, Any])
 async def openapi(req: ApiRequest[Any, Any]) -> dict[str, Any]:
     return req.raw.app[OPENAPI]
 
 
 def create_app(ctx: AppContext, *, routers: Iterable[Router], auth: AuthChain) -> web.Application:
-    app = web.Application(middlewares=[error_middleware], client_max_size=8 * 1024 * 1024)
+    app = web.Application(middlewares=[error_middleware], client_max_size=MAX_BODY_BYTES)
     app[CONTEXT] = ctx
     app[AUTH_KEY] = auth
     routes = install(app, [health.router, stream.router, *routers, meta])

@@ -8,7 +8,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel
 
-from callcore.api.router import ApiRequest, Router
+from callcore.api.router import ApiRequest, Reply, Router
 
 router = Router("/api/v1")
 
@@ -22,7 +22,7 @@ class Health(BaseModel):
 
 
 @router.get("/health", summary="Health of the daemon and its connections", tags=("ops",), auth=False, response=Health,
-            responses={503: "a component is down"})
+            responses={503: Reply(description="a component is down", model=Health)})
 async def health(req: ApiRequest[Any, Any]) -> web.Response:
     ctx = req.ctx
     names = list(ctx.health)

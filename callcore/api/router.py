@@ -56,6 +56,32 @@ class ApiRequest(Generic[B, Q]):
 Handler = Callable[[ApiRequest[Any, Any]], Awaitable[Any]]
 
 
+@dataclass(frozen=True, kw_only=True)
+class Reply:
+    """A documented answer with a body of its own, beside the route's success and its errors (the
+    health's 503 still carries the health; a page's 503 is a page): what ``responses`` maps a status to
+    when a description alone (an error body) would not say what comes back."""
+
+    description: str
+    # A pydantic model or a type pydantic describes; no JSON body without one (a redirect). Text is a
+    # string and anything else a binary file whatever the model.
+    model: Any = None
+    content_type: str = "application/json"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Link:
+    """A value of the route's answer that another operation takes (an OpenAPI link): ``POST /tickets``
+    answers the ticket whose ``id`` ``GET /tickets/{ref}`` reads. Clients and schemathesis' stateful
+    phase follow them. ``path`` is the target's as its router declares it, below the same prefix as
+    the declaring route; ``parameters`` map the target's parameter names to runtime expressions
+    (``$response.body#/id``)."""
+
+    method: str
+    path: str
+    parameters: dict[str, str]
+
+
 @dataclass(kw_only=True)
 class Route:
     method: str
@@ -65,17 +91,32 @@ class Route:
     tags: tuple[str, ...] = ()
     body: type[BaseModel] | None = None
     query: type[BaseModel] | None = None
-    response: type[BaseModel] | None = None
+    # What the success carries: a pydantic model, or a type pydantic describes (``list[Model]``, a dataclass).
+    response: Any = None
     status: int = 200
     auth: bool = True
     roles: frozenset[str] | None = None
-    responses: dict[int, str] = field(default_factory=dict)
-    content_type: str = "application/json"
+    responses: dict[int, str | Reply] = field(default_factory=dict)
+    # The success's media types: JSON carries ``response``; text is a string, anything else a binary file.
+    content_type: str | tuple[str, ...] = "application/json"
+    # The element names of an XML answer (``xml.response(root, item, rows)``), for its document.
+    xml_elements: tuple[str, str] | None = None
     # The body may also come as an HTML form (its text fields), as Open311 GeoReport clients post it.
     form: bool = False
+    # Media types of a raw body the handler reads itself (an uploaded file): not parsed by the router.
+    upload: tuple[str, ...] = ()
+    # A WebSocket: the success is the upgrade (101), ``response`` the JSON of each message it sends.
+    websocket: bool = False
+    links: dict[str, Link] = field(default_factory=dict)
+
+    @property
+    def content_types(self) -> tuple[str, ...]:
+        return (self.content_type,) if isinstance(self.content_type, str) else self.content_type
 
 
 FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+# The largest body the API reads: aiohttp refuses a larger one with 413 when a handler reads it.
+MAX_BODY_BYTES = 8 * 1024 * 1024
 
 
 def utc_millis(value: datetime) -> str:
@@ -108,9 +149,10 @@ class Router:
     def add(self, method: str, path: str, **kw: Any) -> Callable[[Handler], Handler]:
         def deco(fn: Handler) -> Handler:
             roles = kw.pop("roles", None)
-            self.routes.append(
-                Route(method=method, path=self.prefix + path, handler=fn, roles=frozenset(roles) if roles else None, **kw)
-            )
+            links = {name: Link(method=link.method, path=self.prefix + link.path, parameters=link.parameters)
+                     for name, link in kw.pop("links", {}).items()}
+            self.routes.append(Route(method=method, path=self.prefix + path, handler=fn,
+                                     roles=frozenset(roles) if roles else None, links=links, **kw))
             return fn
 
         return deco
@@ -149,13 +191,21 @@ async def _form(request: web.Request) -> dict[str, str]:
     return {k: v for k, v in form.items() if isinstance(v, str)}
 
 
-async def bearer(request: web.Request) -> Principal | None:
-    """The principal of the request's bearer token; None without one; ``Unauthorized`` for a bad one.
-    Routes that also take another credential (Open311's ``api_key``) call it themselves."""
+def bearer_token(request: web.Request) -> str | None:
+    """The request's bearer token as sent; None without one."""
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return None
-    principal = await request.app[AUTH_KEY].authenticate(token.strip())
+    return token.strip()
+
+
+async def bearer(request: web.Request) -> Principal | None:
+    """The principal of the request's bearer token; None without one; ``Unauthorized`` for a bad one.
+    Routes that also take another credential (Open311's ``api_key``) call it themselves."""
+    token = bearer_token(request)
+    if token is None:
+        return None
+    principal = await request.app[AUTH_KEY].authenticate(token)
     if principal is None:
         raise Unauthorized("invalid or expired token", text="登录已失效，请重新登录")
     return principal
@@ -204,10 +254,15 @@ def _json(body: dict[str, Any], status: int, headers: dict[str, str] | None = No
     return web.json_response(body, status=status, headers=headers, dumps=lambda v: json.dumps(v, ensure_ascii=False))
 
 
+def answers_xml(path: str) -> bool:
+    """Whether errors on ``path`` are XML: a path that asked for XML (``….xml``: Open311 GeoReport clients)."""
+    return path.endswith(".xml")
+
+
 def _error(request: web.Request, body: dict[str, Any], status: int,
            headers: dict[str, str] | None = None) -> web.Response:
-    """JSON, or XML for a path that asked for XML (``….xml``: Open311 GeoReport clients)."""
-    if request.path.endswith(".xml"):
+    """JSON, or XML for a path that asked for XML."""
+    if answers_xml(request.path):
         return xml.errors(status, body, headers)
     return _json(body, status, headers)
 

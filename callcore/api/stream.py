@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from aiohttp import WSMsgType, web
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from callcore.api.router import ApiRequest, Router, dump
 from callcore.api.validation import InputModel, field_error
@@ -22,6 +22,19 @@ class StreamQuery(InputModel):
     call_id: str | None = Field(default=None, max_length=64)
     caller: str | None = Field(default=None, max_length=40)
     type: str | None = Field(default=None, max_length=200, description="comma-separated event types")
+
+
+class StreamItem(BaseModel):
+    """One item of the event bus as the stream sends it: ``call_event`` (a call's timeline event: ``id``,
+    ``call_id``, ``seq``, ``at``, ``type``, ``data``, the ``caller``), or another capability's kind
+    (``asterisk``: an AMI event). Every number in it masked."""
+
+    model_config = ConfigDict(extra="allow")
+    kind: str
+    call_id: str | None = None
+    caller: str | None = Field(default=None, description="masked")
+    type: str | None = None
+    data: dict[str, Any] | None = Field(default=None, description="numbers masked")
 
 
 def matches(item: dict[str, Any], q: StreamQuery) -> bool:
@@ -41,7 +54,8 @@ Relay = Callable[[dict[str, Any]], dict[str, Any] | None]
 # have their own feed, the wallboard its figures; the ``caller`` filter (a whole number) would otherwise
 # let anyone learn whether a given citizen is calling right now.
 @router.get("/events/stream", summary="Stream live call events over a WebSocket", tags=("ops",), query=StreamQuery,
-            roles=STREAM_WATCHERS, responses={403: "only supervisors and admins watch every call"})
+            websocket=True, response=StreamItem, roles=STREAM_WATCHERS,
+            responses={403: "only supervisors and admins watch every call"})
 async def stream(req: ApiRequest[Any, StreamQuery]) -> web.WebSocketResponse:
     def ops_view(item: dict[str, Any]) -> dict[str, Any] | None:
         if not matches(item, req.query):

@@ -99,6 +99,19 @@ class OriginateOut(BaseModel):
     agent: str
 
 
+class CallbackFigures(BaseModel):
+    """Tasks made in the period: how many, how each ended or that it is still open."""
+
+    created: int
+    reached: int
+    failed: int
+    expired: int
+    cancelled: int
+    open: int
+    by_origin: dict[str, int] = Field(description="tasks per first reason: offer, missed, voicemail")
+    median_seconds_to_callback: float | None = Field(description="from the task's making to the citizen answering")
+
+
 @router.get("/callbacks", summary="List callback tasks", tags=("callbacks",), query=TaskQuery, response=TaskPage,
             roles=TASK_READERS)
 async def list_tasks(req: ApiRequest[Any, TaskQuery]) -> TaskPage:
@@ -109,20 +122,21 @@ async def list_tasks(req: ApiRequest[Any, TaskQuery]) -> TaskPage:
 
 
 @router.get("/callbacks/figures", summary="Callback figures over a period", tags=("callbacks",), query=PeriodQuery,
-            roles=STATS_READERS | FLOOR_MANAGERS)
+            response=CallbackFigures, roles=STATS_READERS | FLOOR_MANAGERS)
 async def figures(req: ApiRequest[Any, PeriodQuery]) -> dict[str, Any]:
     return await req.ctx.get(CallbackService).figures(req.query.since, req.query.until)
 
 
 @router.get("/callbacks/{task_id}", summary="A callback task with its attempts", tags=("callbacks",),
-            response=TaskOut, roles=TASK_READERS)
+            response=TaskOut, roles=TASK_READERS, responses={404: "no such task"})
 async def get_task(req: ApiRequest[Any, Any]) -> TaskOut:
     task, attempts = await req.ctx.get(CallbackService).get(req.path["task_id"])
     return TaskOut.of(task, whole=req.user.role in PHONE_ROLES, attempts=attempts)
 
 
 @router.post("/callbacks/{task_id}/cancel", summary="Close a callback task without calling", tags=("callbacks",),
-             body=CancelIn, roles=FLOOR_MANAGERS)
+             body=CancelIn, response=TaskOut, roles=FLOOR_MANAGERS,
+             responses={404: "no such task", 409: "the task is closed already, or being dialled now"})
 async def cancel(req: ApiRequest[CancelIn, Any]) -> dict[str, Any]:
     service = req.ctx.get(CallbackService)
     await service.cancel(req.path["task_id"], reason=req.body.reason)

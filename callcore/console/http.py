@@ -4,8 +4,10 @@ audio tickets and the recordings' audio they play in an ``<audio>`` element; the
 as a spreadsheet to download).
 
 The feeds and the audio themselves are the queues' and the recordings' handlers, called with the
-principal the ticket carries, after the same role check their own routes declare: the console adds
-a way in, not a second implementation or a wider audience.
+ticket holder's principal, after the same role check their own routes declare: the console adds
+a way in, not a second implementation or a wider audience. A ticket is only as good as the login
+that asked for it: each use authenticates that bearer token again (``_holder``), so logging out
+ends the session's tickets too.
 """
 
 from __future__ import annotations
@@ -15,11 +17,11 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, Field
 
-from callcore.api.router import ApiRequest, Handler, Router
+from callcore.api.router import AUTH_KEY, ApiRequest, Handler, Reply, Router, bearer_token
 from callcore.api.validation import InputModel
 from callcore.console.assets import ConsoleAssets
 from callcore.console.stats_export import department_stats_file
-from callcore.console.tickets import AudioTickets, SocketTickets
+from callcore.console.tickets import AudioTickets, Grant, SocketTickets
 from callcore.core.errors import DomainError, Forbidden, NotFound, ServiceUnavailable, Unauthorized
 from callcore.core.identity import STATS_READERS, Principal
 from callcore.queues import http as queues_http
@@ -51,7 +53,7 @@ PAGE_HEADERS = {
 }
 
 
-class MeOut(BaseModel):
+class ConsoleMe(BaseModel):
     user_id: str
     name: str
     role: str
@@ -59,7 +61,7 @@ class MeOut(BaseModel):
     agent_number: str | None = Field(description="the agent number this user answers calls as, if any")
 
 
-class TicketOut(BaseModel):
+class SocketTicketOut(BaseModel):
     ticket: str
     expires_in: float
 
@@ -81,13 +83,15 @@ class AudioTicketOut(BaseModel):
 # -- the app ---------------------------------------------------------------------------------------
 
 @static.get("/console", summary="The browser console (redirect)", tags=("console",), auth=False,
-            content_type="text/html")
+            content_type="text/html", responses={302: Reply(description="to /console/, the app's page")})
 async def console_root(req: ApiRequest[Any, Any]) -> web.StreamResponse:
     raise web.HTTPFound("/console/")
 
 
 @static.get("/console/{path:.*}", summary="The browser console: the app and its files", tags=("console",),
-            auth=False, content_type="text/html", responses={503: "the console is not built"})
+            auth=False, content_type=("text/html", "*/*"),
+            responses={404: "no such file of the build (an older build's?)",
+                       503: Reply(description="the console is not built", content_type="text/html")})
 async def console_file(req: ApiRequest[Any, Any]) -> web.StreamResponse:
     asset = req.ctx.get(ConsoleAssets).resolve(req.path.get("path", ""))
     if asset is None:
@@ -103,22 +107,41 @@ async def console_file(req: ApiRequest[Any, Any]) -> web.StreamResponse:
 
 # -- helpers ---------------------------------------------------------------------------------------
 
-@api.get("/me", summary="Who am I, with my agent number (the console's start)", tags=("console",), response=MeOut)
-async def me(req: ApiRequest[Any, Any]) -> MeOut:
+@api.get("/me", summary="Who am I, with my agent number (the console's start)", tags=("console",),
+         response=ConsoleMe)
+async def me(req: ApiRequest[Any, Any]) -> ConsoleMe:
     u = req.user
     number: str | None = None
     try:
         number = (await req.ctx.get(AgentDirectory).for_user(u.user_id)).number
     except (NotFound, ServiceUnavailable):
         number = None
-    return MeOut(user_id=u.user_id, name=u.name, role=u.role, department_id=u.department_id, agent_number=number)
+    return ConsoleMe(user_id=u.user_id, name=u.name, role=u.role, department_id=u.department_id,
+                     agent_number=number)
+
+
+def _grant(req: ApiRequest[Any, Any]) -> Grant:
+    """A ticket's holder: the user, and the bearer token they asked with (these routes take no other)."""
+    token = bearer_token(req.raw)
+    if token is None:
+        raise Unauthorized("missing bearer token")
+    return Grant(principal=req.user, credential=token)
+
+
+async def _holder(req: ApiRequest[Any, Any], grant: Grant | None) -> Principal | None:
+    """The ticket's holder as they are now: None once the login that asked for the ticket no longer
+    authenticates (logged out, expired, the user deactivated), so no ticket outlives its session."""
+    if grant is None:
+        return None
+    now = await req.raw.app[AUTH_KEY].authenticate(grant.credential)
+    return now if now is not None and now.user_id == grant.principal.user_id else None
 
 
 @api.post("/socket-tickets", summary="A one-time ticket to open a console WebSocket", tags=("console",),
-          response=TicketOut, status=201)
-async def socket_ticket(req: ApiRequest[Any, Any]) -> TicketOut:
+          response=SocketTicketOut, status=201)
+async def socket_ticket(req: ApiRequest[Any, Any]) -> SocketTicketOut:
     tickets = req.ctx.get(SocketTickets)
-    return TicketOut(ticket=tickets.issue(req.user), expires_in=tickets.ttl)
+    return SocketTicketOut(ticket=tickets.issue(_grant(req)), expires_in=tickets.ttl)
 
 
 def _roles_of(handler: Handler) -> frozenset[str] | None:
@@ -129,9 +152,9 @@ def _roles_of(handler: Handler) -> frozenset[str] | None:
 
 
 async def _as_ticket_holder(req: ApiRequest[Any, SocketQuery], handler: Handler) -> web.StreamResponse:
-    principal: Principal | None = req.ctx.get(SocketTickets).redeem(req.query.ticket)
+    principal = await _holder(req, req.ctx.get(SocketTickets).redeem(req.query.ticket))
     if principal is None:
-        raise Unauthorized("invalid, used or expired socket ticket")
+        raise Unauthorized("invalid, used or expired socket ticket, or its login ended")
     roles = _roles_of(handler)
     if roles is not None and principal.role not in roles:
         raise Forbidden(f"role {principal.role!r} may not open this feed")
@@ -143,13 +166,15 @@ async def _as_ticket_holder(req: ApiRequest[Any, SocketQuery], handler: Handler)
 
 
 @api.get("/sockets/agents/{number}/events", summary="An agent's live feed, opened with a socket ticket (WebSocket)",
-         tags=("console",), auth=False, query=SocketQuery, responses={401: "bad ticket", 403: "not this agent"})
+         tags=("console",), auth=False, query=SocketQuery, websocket=True, response=queues_http.AgentFeedMessage,
+         responses={401: "bad ticket", 403: "not this agent", **queues_http.NO_AGENT})
 async def agent_events(req: ApiRequest[Any, SocketQuery]) -> web.StreamResponse:
     return await _as_ticket_holder(req, queues_http.agent_events)
 
 
 @api.get("/sockets/wallboard", summary="The wallboard, live, opened with a socket ticket (WebSocket)",
-         tags=("console",), auth=False, query=SocketQuery, responses={401: "bad ticket", 403: "role may not read it"})
+         tags=("console",), auth=False, query=SocketQuery, websocket=True, response=queues_http.WallboardOut,
+         responses={401: "bad ticket", 403: "role may not read it"})
 async def wallboard(req: ApiRequest[Any, SocketQuery]) -> web.StreamResponse:
     return await _as_ticket_holder(req, queues_http.wallboard_stream)
 
@@ -163,18 +188,23 @@ async def audio_ticket(req: ApiRequest[AudioTicketIn, Any]) -> AudioTicketOut:
     # Who hears which is the recordings service's: a recording this user may not hear is a 404 now.
     rec_id = (await req.ctx.get(RecordingService).get(req.user, req.body.recording_id)).row.id
     tickets = req.ctx.get(AudioTickets)
-    ticket = tickets.issue(req.user, rec_id)
+    ticket = tickets.issue(_grant(req), rec_id)
     return AudioTicketOut(ticket=ticket, url=f"{api.prefix}/recordings/{rec_id}/audio?ticket={ticket}",
                           expires_in=tickets.ttl)
 
 
 @api.get("/recordings/{id}/audio", summary="A recording's WAV for an <audio> element, with an audio ticket (audited)",
          tags=("console",), auth=False, query=SocketQuery, content_type="audio/wav",
-         responses={401: "bad ticket", 403: "role may not hear it", 404: "no such recording, or its file is missing"})
+         responses={**recordings_http.range_replies("audio/wav"), 401: "bad ticket", 403: "role may not hear it",
+                    **recordings_http.AUDIO_ERRORS})
 async def recording_audio(req: ApiRequest[Any, SocketQuery]) -> web.StreamResponse:
-    principal = req.ctx.get(AudioTickets).use(req.query.ticket, req.path["id"])
+    tickets = req.ctx.get(AudioTickets)
+    grant = tickets.use(req.query.ticket, req.path["id"])
+    principal = await _holder(req, grant)
     if principal is None:
-        raise Unauthorized("invalid or expired audio ticket, or for another recording")
+        if grant is not None:
+            tickets.revoke(req.query.ticket)  # its login ended: the player's next range finds nothing either
+        raise Unauthorized("invalid or expired audio ticket, for another recording, or its login ended")
     handler = recordings_http.recording_wav
     roles = _roles_of(handler)
     if roles is not None and principal.role not in roles:

@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from callcore.core.errors import InvalidInput, NotFound, ServiceUnavailable
-from callcore.api.router import ApiRequest, Router
+from callcore.api.router import ApiRequest, Link, Router
 from callcore.api.validation import InputModel, Serial, parse_serial
 from callcore.core.identity import ADMINS
 from callcore.ivr import versions
@@ -69,9 +69,9 @@ class Rollback(InputModel):
     version: Serial
 
 
-class RecordingOut(BaseModel):
+class PromptUploadOut(BaseModel):
     name: str
-    prompt: dict[str, str]
+    prompt: dict[str, str] = Field(description="what a menu node plays it with")
 
 
 def _registry(req: ApiRequest[Any, Any]) -> MenuRegistry:
@@ -113,7 +113,10 @@ async def get_menu(req: ApiRequest[Any, Any]) -> MenuOut:
 
 
 @router.put("/ivr/menus/{name}", summary="Replace a menu", tags=("ivr",), body=MenuPut, response=MenuOut,
-            roles=ADMINS, responses={400: "the menu is invalid: details give each fault's line and message"})
+            roles=ADMINS, responses={400: "the menu is invalid: details give each fault's line and message"},
+            links={"menu": Link(method="GET", path="/ivr/menus/{name}", parameters={"name": "$request.path.name"}),
+                   "versions": Link(method="GET", path="/ivr/menus/{name}/versions",
+                                    parameters={"name": "$request.path.name"})})
 async def put_menu(req: ApiRequest[MenuPut, Any]) -> MenuOut:
     reg = _registry(req)
     name = req.path["name"]
@@ -171,9 +174,9 @@ async def rollback(req: ApiRequest[Rollback, Any]) -> MenuOut:
 
 
 @router.put("/ivr/recordings/{name}", summary="Upload a recorded prompt (WAV or MP3)", tags=("ivr",),
-            response=RecordingOut, roles=ADMINS, content_type="audio/wav",
+            response=PromptUploadOut, roles=ADMINS, upload=("audio/wav", "audio/mpeg"),
             responses={400: "not a readable WAV/MP3, or too long"})
-async def put_recording(req: ApiRequest[Any, Any]) -> RecordingOut:
+async def put_recording(req: ApiRequest[Any, Any]) -> PromptUploadOut:
     """The body is the audio; ``Content-Type: audio/mpeg`` (or ``?format=mp3``) for MP3."""
     reg = _registry(req)
     name = req.path["name"]
@@ -190,4 +193,4 @@ async def put_recording(req: ApiRequest[Any, Any]) -> RecordingOut:
         await asyncio.to_thread(convert_upload, data, fmt, reg.dirs.sounds_dir / RECORDED_SUBDIR / name)
     except AudioError as exc:
         raise InvalidInput(f"{exc} (at most {MAX_UPLOAD_SECONDS} s)") from None
-    return RecordingOut(name=name, prompt={"file": name})
+    return PromptUploadOut(name=name, prompt={"file": name})

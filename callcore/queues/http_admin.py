@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
 
-from callcore.api.router import ApiRequest, Router
+from callcore.api.router import ApiRequest, Link, Router
 from callcore.api.validation import InputModel
 from callcore.core.errors import InvalidInput
 from callcore.core.identity import ADMINS
@@ -53,6 +53,18 @@ class AgentWithPassword(AgentOut):
     sip_password: str = Field(description="shown this once: only its digest is stored")
 
 
+# What an admin (or the agent) does next with an agent just made: see it, change it, log it in.
+AGENT_LINKS = {
+    name: Link(method=method, path=path, parameters={"number": "$response.body#/number"})
+    for name, method, path in (
+        ("agent", "GET", "/agents/{number}"), ("change", "PATCH", "/agents/{number}"),
+        ("sip_password", "POST", "/agents/{number}/sip-password"), ("state", "GET", "/agents/{number}/state"),
+        ("login", "POST", "/agents/{number}/login"), ("pause", "POST", "/agents/{number}/pause"),
+        ("resume", "POST", "/agents/{number}/resume"), ("ready", "POST", "/agents/{number}/ready"),
+        ("logout", "POST", "/agents/{number}/logout"))
+}
+
+
 def _out(record: AgentRecord) -> AgentOut:
     return AgentOut.model_validate(record, from_attributes=True)
 
@@ -69,14 +81,14 @@ def _number(raw: str) -> str:
 
 @router.post("/agents", summary="Create an agent with a new SIP password", tags=("agents",), body=AgentIn,
              response=AgentWithPassword, status=201, roles=ADMINS,
-             responses={409: "number taken, or the user is already an agent"})
+             responses={409: "number taken, or the user is already an agent"}, links=AGENT_LINKS)
 async def create_agent(req: ApiRequest[AgentIn, Any]) -> AgentWithPassword:
     b = req.body
     issued = await req.ctx.get(AgentDirectory).create(b.number, b.name, user_id=b.user_id, by=req.user)
     return _issued(issued)
 
 
-@router.get("/agents", summary="List agents", tags=("agents",), roles=ADMINS)
+@router.get("/agents", summary="List agents", tags=("agents",), response=list[AgentOut], roles=ADMINS)
 async def list_agents(req: ApiRequest[Any, Any]) -> list[dict[str, Any]]:
     # As dicts: the router's one time format (UTC, milliseconds) reaches into dicts, not models in a list.
     return [_out(a).model_dump() for a in await req.ctx.get(AgentDirectory).list_agents()]

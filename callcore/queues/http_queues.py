@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from callcore.accounts import audit
-from callcore.api.router import ApiRequest, Router
+from callcore.api.router import ApiRequest, Link, Router
 from callcore.api.validation import has_nul
 from callcore.core.errors import InvalidInput, ServiceUnavailable
 from callcore.core.identity import ADMINS, FLOOR_MANAGERS, READ_ALL
@@ -127,7 +127,9 @@ async def get_queue(req: ApiRequest[Any, Any]) -> QueueOut:
 
 @router.put("/queues/{name}", summary="Add or replace a queue", tags=("queues",), body=QueueIn, response=QueueOut,
             roles=ADMINS, responses={400: "the queue is invalid: details name each field and fault",
-                                     409: "the queue changed since the If-Match version"})
+                                     409: "the queue changed since the If-Match version"},
+            links={"queue": Link(method="GET", path="/queues/{name}", parameters={"name": "$response.body#/name"}),
+                   "remove": Link(method="DELETE", path="/queues/{name}", parameters={"name": "$response.body#/name"})})
 async def put_queue(req: ApiRequest[QueueIn, Any]) -> QueueOut:
     name = req.path["name"]
     raw = req.body.model_dump(exclude_unset=True)

@@ -15,7 +15,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, Field
 
-from callcore.api.router import ApiRequest, Router
+from callcore.api.router import ApiRequest, Reply, Router
 from callcore.api.validation import InputModel, Instant
 from callcore.core.identity import ADMINS
 from callcore.core.privacy import mask_phone
@@ -161,18 +161,27 @@ async def _audio(req: ApiRequest[Any, AudioQuery], fmt: str) -> web.FileResponse
     return web.FileResponse(path, headers=headers)
 
 
+AUDIO_ERRORS: dict[int, str | Reply] = {404: "no such recording, or its file is missing", 409: "still being recorded",
+                                        410: "deleted"}
+
+
+def range_replies(media_type: str) -> dict[int, str | Reply]:
+    """FileResponse's answers to a ``Range`` header (a player buffering and seeking)."""
+    return {206: Reply(description="the range asked for (Range: bytes=...), with Content-Range",
+                       content_type=media_type),
+            416: Reply(description="the range lies outside the file (no body)")}
+
+
 @router.get("/recordings/{id}/audio", summary="Play or download a recording as WAV (audited)",
             tags=("recordings",), query=AudioQuery, roles=LISTENERS, content_type="audio/wav",
-            responses={404: "no such recording, or its file is missing",
-                       409: "still being recorded", 410: "deleted"})
+            responses={**range_replies("audio/wav"), **AUDIO_ERRORS})
 async def recording_wav(req: ApiRequest[Any, AudioQuery]) -> web.FileResponse:
     return await _audio(req, "wav")
 
 
 @router.get("/recordings/{id}/audio.mp3", summary="Play or download a recording as MP3 (audited)",
             tags=("recordings",), query=AudioQuery, roles=LISTENERS, content_type="audio/mpeg",
-            responses={404: "no such recording, or its file is missing",
-                       409: "still being recorded", 410: "deleted"})
+            responses={**range_replies("audio/mpeg"), **AUDIO_ERRORS})
 async def recording_mp3(req: ApiRequest[Any, AudioQuery]) -> web.FileResponse:
     return await _audio(req, "mp3")
 

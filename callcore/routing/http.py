@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, Field
 
-from callcore.api.router import ApiRequest, Router
+from callcore.api.router import ApiRequest, Link, Router
 from callcore.api.validation import InputModel
 from callcore.core.errors import InvalidInput, NotFound
 from callcore.core.identity import FLOOR_MANAGERS
@@ -52,7 +52,9 @@ async def list_blocked(req: ApiRequest[Any, Any]) -> BlockedList:
 
 
 @router.put("/routing/blocked/{number}", summary="Block a number", tags=("routing",), body=BlockIn,
-            response=BlockedOut, roles=FLOOR_MANAGERS)
+            response=BlockedOut, roles=FLOOR_MANAGERS,
+            links={"unblock": Link(method="DELETE", path="/routing/blocked/{number}",
+                                   parameters={"number": "$request.path.number"})})
 async def put_blocked(req: ApiRequest[BlockIn, Any]) -> BlockedOut:
     number = _number(req)
     row = await blocklist.block(req.ctx.db, number, reason=req.body.reason, by=f"{req.user.name} ({req.user.user_id})",

@@ -10,7 +10,7 @@ from aiohttp import web
 from pydantic import BaseModel, Field, ValidationInfo, computed_field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from callcore.api.router import ApiRequest, Router
+from callcore.api.router import ApiRequest, Link, Router
 from callcore.api.validation import Day, InputModel, Instant
 from callcore.core.identity import CENTER, PHONE_ROLES
 from callcore.core.privacy import mask_id_card, mask_phone, scrub
@@ -36,6 +36,18 @@ from callcore.tickets.workflow import (
 
 router = Router("/api/v1")
 PHONE = r"^\+?[0-9]{3,20}$"
+PDF = "application/pdf"
+
+
+def _ticket_links(ref: str) -> dict[str, Link]:
+    """What a client does next with a ticket it was given: read it, act on it, print it."""
+    return {
+        "ticket": Link(method="GET", path="/tickets/{ref}", parameters={"ref": ref}),
+        "act": Link(method="POST", path="/tickets/{ref}/actions", parameters={"ref": ref}),
+        "reveal": Link(method="POST", path="/tickets/{ref}/reveal", parameters={"ref": ref}),
+        "slip": Link(method="GET", path="/tickets/{ref}/slip", parameters={"ref": ref}),
+        "urge_notice": Link(method="GET", path="/tickets/{ref}/urge-notice", parameters={"ref": ref}),
+    }
 
 
 class TicketIn(InputModel):
@@ -407,7 +419,12 @@ async def _detail(db: Database, view: TicketView, today: date, yellow_until: dat
 
 
 @router.post("/tickets", summary="Create a ticket", tags=("tickets",), body=TicketIn, response=CreatedOut,
-             status=201, roles=CENTER)
+             status=201, roles=CENTER,
+             links={**_ticket_links("$response.body#/id"),
+                    "by_number": Link(method="GET", path="/tickets/{ref}",
+                                      parameters={"ref": "$response.body#/number"}),
+                    "public_status": Link(method="GET", path="/public/tickets/{query_code}",
+                                          parameters={"query_code": "$response.body#/query_code"})})
 async def create_ticket(req: ApiRequest[TicketIn, Any]) -> CreatedOut:
     b = req.body
     if b.call_id and b.channel != "phone":
@@ -431,7 +448,7 @@ async def list_tickets(req: ApiRequest[Any, TicketQuery]) -> TicketPage:
 
 
 @router.get("/tickets/export", summary="Export a filtered list as CSV or XLSX", tags=("tickets",), query=ExportQuery,
-            content_type="application/octet-stream")
+            content_type=("text/csv", export.XLSX))
 async def export_tickets(req: ApiRequest[Any, ExportQuery]) -> web.Response:
     service = req.ctx.get(TicketService)
     f = await export.export_tickets(service, req.user, await req.query.to_filter(service.db), req.query.format)
@@ -440,7 +457,7 @@ async def export_tickets(req: ApiRequest[Any, ExportQuery]) -> web.Response:
 
 
 @router.get("/tickets/duplicates", summary="Duplicate candidates for a new ticket", tags=("tickets",),
-            query=DuplicateQuery, response=None, roles=CENTER)
+            query=DuplicateQuery, response=list[DuplicateOut], roles=CENTER)
 async def duplicate_candidates(req: ApiRequest[Any, DuplicateQuery]) -> list[DuplicateOut]:
     q = req.query
     found = await req.ctx.get(TicketService).duplicates(req.user, phone=q.phone, content=q.content,
@@ -471,7 +488,8 @@ async def get_ticket(req: ApiRequest[Any, Any]) -> TicketDetail:
 
 @router.post("/tickets/{ref}/actions", summary="Apply an action to a ticket", tags=("tickets",), body=ActionIn,
              response=TicketDetail, responses={404: "no such ticket", 403: "role may not do this",
-                                               409: "illegal in the ticket's state"})
+                                               409: "illegal in the ticket's state"},
+             links=_ticket_links("$response.body#/id"))
 async def act(req: ApiRequest[ActionIn, Any]) -> TicketDetail:
     service = req.ctx.get(TicketService)
     b = req.body
@@ -495,11 +513,11 @@ async def reveal(req: ApiRequest[RevealIn, Any]) -> RevealOut:
 
 
 @router.get("/tickets/{ref}/slip", summary="Printable transfer slip (转办单), HTML or PDF", tags=("tickets",),
-            query=SlipQuery, responses={404: "no such ticket"}, content_type="text/html")
+            query=SlipQuery, responses={404: "no such ticket"}, content_type=("text/html", PDF))
 async def slip(req: ApiRequest[Any, SlipQuery]) -> web.Response:
     data = await transfer_slip(req.ctx.get(TicketService), req.user, req.path["ref"], reveal=req.query.reveal)
     if req.query.format == "pdf":
-        return web.Response(body=render_pdf(data), content_type="application/pdf",
+        return web.Response(body=render_pdf(data), content_type=PDF,
                             headers={"Content-Disposition": f'inline; filename="slip-{data.number}.pdf"'})
     return web.Response(text=render_html(data), content_type="text/html", charset="utf-8")
 
@@ -510,11 +528,11 @@ class UrgeNoticeQuery(InputModel):
 
 
 @router.get("/tickets/{ref}/urge-notice", summary="Printable urge notice (催办通知书), HTML or PDF", tags=("tickets",),
-            query=UrgeNoticeQuery, responses={404: "no such ticket, or no such urge"}, content_type="text/html")
+            query=UrgeNoticeQuery, responses={404: "no such ticket, or no such urge"}, content_type=("text/html", PDF))
 async def urge_notice(req: ApiRequest[Any, UrgeNoticeQuery]) -> web.Response:
     n = await urge_notices.urge_notice(req.ctx.get(TicketService), req.user, req.path["ref"], req.query.number)
     if req.query.format == "pdf":
         name = f"urge-{n.number}-{n.urge_number}.pdf"
-        return web.Response(body=urge_notices.render_pdf(n), content_type="application/pdf",
+        return web.Response(body=urge_notices.render_pdf(n), content_type=PDF,
                             headers={"Content-Disposition": f'inline; filename="{name}"'})
     return web.Response(text=urge_notices.render_html(n), content_type="text/html", charset="utf-8")

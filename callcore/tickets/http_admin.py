@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, model_validator
 
-from callcore.api.router import ApiRequest, Router
+from callcore.api.router import ApiRequest, Link, Router
 from callcore.api.validation import Day, InputModel, parse_day
 from callcore.core.errors import InvalidInput
 from callcore.core.identity import ADMINS, HANDLER, STATS_READERS
@@ -80,7 +80,8 @@ def _day(raw: str) -> date:
     return parse_day(raw)
 
 
-@router.get("/categories", summary="Categories and their deadlines (W-2, W-7)", tags=("admin",))
+@router.get("/categories", summary="Categories and their deadlines (W-2, W-7)", tags=("admin",),
+            response=list[CategoryOut])
 async def list_categories(req: ApiRequest[Any, Any]) -> list[CategoryOut]:
     return [CategoryOut.model_validate(c, from_attributes=True)
             for c in await reference.categories(req.ctx.get(TicketService))]
@@ -94,7 +95,7 @@ async def put_category(req: ApiRequest[CategoryIn, Any]) -> CategoryOut:
     return CategoryOut.model_validate(c, from_attributes=True)
 
 
-@router.get("/calendar", summary="Working-day calendar overrides", tags=("admin",))
+@router.get("/calendar", summary="Working-day calendar overrides", tags=("admin",), response=CalendarOut)
 async def get_calendar(req: ApiRequest[Any, Any]) -> CalendarOut:
     rows = await reference.overrides(req.ctx.db)
     return CalendarOut(overrides=[OverrideOut.model_validate(r, from_attributes=True) for r in rows],
@@ -103,7 +104,8 @@ async def get_calendar(req: ApiRequest[Any, Any]) -> CalendarOut:
 
 
 @router.put("/calendar/{day}", summary="Mark a day as a working day or a holiday", tags=("admin",), body=OverrideIn,
-            response=OverrideOut, roles=ADMINS)
+            response=OverrideOut, roles=ADMINS,
+            links={"remove": Link(method="DELETE", path="/calendar/{day}", parameters={"day": "$request.path.day"})})
 async def put_override(req: ApiRequest[OverrideIn, Any]) -> OverrideOut:
     day = _day(req.path["day"])
     row = await reference.put_override(req.ctx.get(TicketService), day, **req.body.model_dump())
@@ -117,7 +119,7 @@ async def delete_override(req: ApiRequest[Any, Any]) -> None:
 
 
 @router.get("/stats/departments", summary="S-1 per department and period (a handler: the own department's)",
-            tags=("stats",), query=StatsQuery, roles=STATS_READERS | {HANDLER})
+            tags=("stats",), query=StatsQuery, response=list[stats.DepartmentStats], roles=STATS_READERS | {HANDLER})
 async def department_stats(req: ApiRequest[Any, StatsQuery]) -> list[dict[str, Any]]:
     q = req.query
     department_id = q.department_id

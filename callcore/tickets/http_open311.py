@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from callcore.accounts import api_keys
 from callcore.api import xml
-from callcore.api.router import ApiRequest, Router, bearer, dump
+from callcore.api.router import ApiRequest, Link, Router, bearer, dump
 from callcore.api.validation import InputModel, Instant
 from callcore.core.errors import Forbidden, Unauthorized
 from callcore.core.identity import CENTER, Principal
@@ -26,6 +26,9 @@ from callcore.tickets.services import TicketService
 
 router = Router("/api/v1/open311/v2")
 FORMATS = ("json", "xml")
+# The XML answers' root and item elements.
+SERVICES = ("services", "service")
+REQUESTS = ("service_requests", "request")
 
 
 class ServiceOut(BaseModel):
@@ -149,7 +152,7 @@ def _named(fn: Handler, name: str) -> Handler:
 
 def _services(fmt: str) -> Handler:
     async def services(req: ApiRequest[Any, Any]) -> Any:
-        return _answer(fmt, "services", "service", [
+        return _answer(fmt, *SERVICES, [
             ServiceOut(service_code=s.code, service_name=s.name, description=s.description)
             for s in await open311.service_types(req.ctx.get(TicketService))])
     return _named(services, f"open311_services_{fmt}")
@@ -164,7 +167,7 @@ def _create(fmt: str) -> Handler:
             first_name=b.first_name, last_name=b.last_name, phone=b.phone, address=b.address_string, lat=b.lat,
             lon=b.long)
         created = [RequestCreated(service_request_id=t.number, service_notice=open311.notice(t))]
-        return _answer(fmt, "service_requests", "request", created, status=201)
+        return _answer(fmt, *REQUESTS, created, status=201)
     return _named(create_request, f"open311_create_request_{fmt}")
 
 
@@ -176,7 +179,7 @@ def _list_requests(fmt: str) -> Handler:
         found = await open311.requests(req.ctx.db, who, open311.RequestFilter(
             numbers=_list(q.service_request_id), service_codes=_list(q.service_code), start=q.start_date,
             end=q.end_date, status=statuses[0] if len(statuses) == 1 else None))
-        return _answer(fmt, "service_requests", "request", [_out(r) for r in found])
+        return _answer(fmt, *REQUESTS, [_out(r) for r in found])
     return _named(list_requests, f"open311_list_requests_{fmt}")
 
 
@@ -184,20 +187,32 @@ def _get_request(fmt: str) -> Handler:
     async def get_request(req: ApiRequest[Any, KeyQuery]) -> Any:
         who = await _client(req, req.query.api_key, api_keys.READ)
         r = await open311.request(req.ctx.get(TicketService), who, req.path["service_request_id"])
-        return _answer(fmt, "service_requests", "request", [_out(r)])
+        return _answer(fmt, *REQUESTS, [_out(r)])
     return _named(get_request, f"open311_get_request_{fmt}")
 
 
 _KEY_ERRORS = {401: "no or bad api_key", 403: "the key lacks the scope"}
 
+
+def _as(fmt: str, elements: tuple[str, str]) -> dict[str, Any]:
+    """The route's media type: JSON, or XML with its elements (for the OpenAPI document)."""
+    return {"content_type": xml.CONTENT_TYPE, "xml_elements": elements} if fmt == "xml" else {}
+
+
+# The JSON answer's request number, for a client that reads the request back (XML is not read so).
+_READ_BACK = {"request": Link(method="GET", path="/requests/{service_request_id}.json",
+                              parameters={"service_request_id": "$response.body#/0/service_request_id"})}
+
 for _fmt in FORMATS:
-    _xml = {"content_type": xml.CONTENT_TYPE} if _fmt == "xml" else {}
     router.get(f"/services.{_fmt}", summary=f"Open311: service list ({_fmt}), public", tags=("open311",), auth=False,
-               query=KeyQuery, **_xml)(_services(_fmt))
+               query=KeyQuery, response=list[ServiceOut], **_as(_fmt, SERVICES))(_services(_fmt))
     router.post(f"/requests.{_fmt}", summary=f"Open311: file a service request ({_fmt})", tags=("open311",),
-                status=201, body=Open311RequestIn, form=True, auth=False, responses=_KEY_ERRORS, **_xml)(_create(_fmt))
+                status=201, body=Open311RequestIn, form=True, auth=False, responses=_KEY_ERRORS,
+                response=list[RequestCreated], links=_READ_BACK if _fmt == "json" else {},
+                **_as(_fmt, REQUESTS))(_create(_fmt))
     router.get(f"/requests.{_fmt}", summary=f"Open311: service requests, filtered ({_fmt})", tags=("open311",),
-               query=RequestsQuery, auth=False, responses=_KEY_ERRORS, **_xml)(_list_requests(_fmt))
+               query=RequestsQuery, auth=False, responses=_KEY_ERRORS, response=list[RequestOut],
+               **_as(_fmt, REQUESTS))(_list_requests(_fmt))
     router.get(rf"/requests/{{service_request_id:[0-9]+}}.{_fmt}", summary=f"Open311: one service request ({_fmt})",
                tags=("open311",), query=KeyQuery, auth=False, responses={**_KEY_ERRORS, 404: "no such request"},
-               **_xml)(_get_request(_fmt))
+               response=list[RequestOut], **_as(_fmt, REQUESTS))(_get_request(_fmt))

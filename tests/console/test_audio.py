@@ -13,7 +13,7 @@ from sqlalchemy import select
 from callcore.accounts.models import AuditEntry
 from callcore.accounts.plugin import AccountsPlugin
 from callcore.console.plugin import ConsolePlugin
-from callcore.console.tickets import AudioTickets
+from callcore.console.tickets import AudioTickets, Grant
 from callcore.core.identity import Principal
 from callcore.recordings.plugin import RecordingsPlugin
 from callcore.store.db import Database
@@ -72,7 +72,7 @@ async def test_no_ticket_for_a_recording_the_user_may_not_hear_or_a_role_that_he
 def test_audio_tickets_must_be_used_soon_then_live_while_played_never_past_their_lifetime() -> None:
     now = [0.0]
     tickets = AudioTickets(clock=lambda: now[0], ttl=30, idle=60, lifetime=100)
-    who = Principal(user_id="u1", name="x", role="agent")
+    who = Grant(principal=Principal(user_id="u1", name="x", role="agent"), credential="token-of-u1")
     t = tickets.issue(who, "r1")
     now[0] = 31
     assert tickets.use(t, "r1") is None

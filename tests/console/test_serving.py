@@ -18,7 +18,7 @@ from callcore.accounts.plugin import AccountsPlugin
 from callcore.ami.client import AmiClient
 from callcore.calls.plugin import CallsPlugin
 from callcore.console.plugin import ConsolePlugin
-from callcore.console.tickets import SocketTickets
+from callcore.console.tickets import Grant, SocketTickets
 from callcore.core.identity import Principal
 from callcore.queues.directory import AgentDirectory
 from callcore.queues.plugin import QueuesPlugin
@@ -131,7 +131,7 @@ async def test_a_ticket_opens_one_feed_once_with_the_feeds_own_role_check(client
 def test_tickets_expire_and_are_never_kept_without_bound() -> None:
     now = [0.0]
     tickets = SocketTickets(clock=lambda: now[0], ttl=30)
-    who = Principal(user_id="u1", name="x", role="agent")
+    who = Grant(principal=Principal(user_id="u1", name="x", role="agent"), credential="token-of-u1")
     t = tickets.issue(who)
     now[0] = 31
     assert tickets.redeem(t) is None
