@@ -137,8 +137,14 @@ def _links(route: Route, routes: list[Route]) -> dict[str, Any]:
 def build(routes: list[Route]) -> dict[str, Any]:
     components: dict[str, Any] = {"Error": _ERROR, "XmlErrors": _XML_ERRORS}
     paths: dict[str, Any] = {}
+    operations: dict[str, Route] = {}
     for r in routes:
-        op: dict[str, Any] = {"summary": r.summary, "operationId": r.handler.__name__, "tags": list(r.tags)}
+        # OpenAPI requires unique operationIds: clients name their methods by them.
+        seen = operations.setdefault(r.operation, r)
+        if seen is not r:
+            raise ValueError(f"two operations named {r.operation!r} in the OpenAPI document ({seen.method} {seen.path}, "
+                             f"{r.method} {r.path}): give one an operation_id")
+        op: dict[str, Any] = {"summary": r.summary, "operationId": r.operation, "tags": list(r.tags)}
         params = [
             {"name": n, "in": "path", "required": True, "schema": {"type": "string"}}
             for n in _PARAM.findall(r.path)

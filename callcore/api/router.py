@@ -8,6 +8,7 @@ and body into pydantic models before the handler runs, and turns a ``ValidationE
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 from collections.abc import Awaitable, Callable, Iterable
@@ -108,6 +109,14 @@ class Route:
     # A WebSocket: the success is the upgrade (101), ``response`` the JSON of each message it sends.
     websocket: bool = False
     links: dict[str, Link] = field(default_factory=dict)
+    # The OpenAPI operationId when the handler's name is not unique across the API (two capabilities'
+    # ``login``): the document refuses one name for two operations.
+    operation_id: str | None = None
+
+    @property
+    def operation(self) -> str:
+        """The operationId: ``operation_id``, else the handler's name."""
+        return self.operation_id or str(getattr(self.handler, "__name__", "handler"))
 
     @property
     def content_types(self) -> tuple[str, ...]:
@@ -125,19 +134,24 @@ def utc_millis(value: datetime) -> str:
 
 
 def _times(value: Any) -> Any:
+    """``value`` with every datetime written by ``utc_millis``, wherever it sits: in a model, a
+    dataclass, a list of either (models and dataclasses become dicts first, their datetimes still
+    datetimes, so pydantic's own format never reaches the wire)."""
     if isinstance(value, datetime):
         return utc_millis(value if value.tzinfo else value.replace(tzinfo=timezone.utc))
+    if isinstance(value, BaseModel):
+        return _times(value.model_dump(mode="python"))
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _times(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, dict):
         return {k: _times(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
+    if isinstance(value, (list, tuple, set, frozenset)):
         return [_times(v) for v in value]
     return value
 
 
 def dump(value: Any) -> Any:
-    """A handler's result as JSON-ready data; one time format for every response."""
-    if isinstance(value, BaseModel):
-        value = value.model_dump(mode="python")
+    """A handler's result as JSON-ready data, whatever its type; one time format for every response (C-1)."""
     return to_jsonable_python(_times(value))
 
 
@@ -246,7 +260,7 @@ def _wrap(route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]
             return web.Response(status=204)
         return web.json_response(dump(result), status=route.status, dumps=lambda v: json.dumps(v, ensure_ascii=False))
 
-    handle.__name__ = getattr(route.handler, "__name__", "handler")
+    handle.__name__ = route.operation
     return handle
 
 

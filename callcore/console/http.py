@@ -108,7 +108,7 @@ async def console_file(req: ApiRequest[Any, Any]) -> web.StreamResponse:
 # -- helpers ---------------------------------------------------------------------------------------
 
 @api.get("/me", summary="Who am I, with my agent number (the console's start)", tags=("console",),
-         response=ConsoleMe)
+         response=ConsoleMe, operation_id="console_me")
 async def me(req: ApiRequest[Any, Any]) -> ConsoleMe:
     u = req.user
     number: str | None = None
@@ -167,7 +167,8 @@ async def _as_ticket_holder(req: ApiRequest[Any, SocketQuery], handler: Handler)
 
 @api.get("/sockets/agents/{number}/events", summary="An agent's live feed, opened with a socket ticket (WebSocket)",
          tags=("console",), auth=False, query=SocketQuery, websocket=True, response=queues_http.AgentFeedMessage,
-         responses={401: "bad ticket", 403: "not this agent", **queues_http.NO_AGENT})
+         responses={401: "bad ticket", 403: "not this agent", **queues_http.NO_AGENT},
+         operation_id="console_agent_events")
 async def agent_events(req: ApiRequest[Any, SocketQuery]) -> web.StreamResponse:
     return await _as_ticket_holder(req, queues_http.agent_events)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import re
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -173,17 +173,23 @@ async def rollback(req: ApiRequest[Rollback, Any]) -> MenuOut:
     return _menu_out(reg, name)
 
 
+class UploadQuery(InputModel):
+    format: Literal["wav", "mp3"] | None = Field(
+        default=None, description="the audio's format, over what Content-Type says (without it: audio/mpeg is "
+                                  "MP3, anything else WAV)")
+
+
 @router.put("/ivr/recordings/{name}", summary="Upload a recorded prompt (WAV or MP3)", tags=("ivr",),
-            response=PromptUploadOut, roles=ADMINS, upload=("audio/wav", "audio/mpeg"),
+            response=PromptUploadOut, roles=ADMINS, upload=("audio/wav", "audio/mpeg"), query=UploadQuery,
             responses={400: "not a readable WAV/MP3, or too long"})
-async def put_recording(req: ApiRequest[Any, Any]) -> PromptUploadOut:
+async def put_recording(req: ApiRequest[Any, UploadQuery]) -> PromptUploadOut:
     """The body is the audio; ``Content-Type: audio/mpeg`` (or ``?format=mp3``) for MP3."""
     reg = _registry(req)
     name = req.path["name"]
     if not NAME.match(name) or name.endswith((".wav", ".mp3")):
         raise InvalidInput(f"bad recording name {name!r}: letters, digits, _ . - and no extension")
     ctype = req.raw.content_type.lower()
-    fmt = req.raw.query.get("format") or ("mp3" if "mpeg" in ctype or "mp3" in ctype else "wav")
+    fmt = req.query.format or ("mp3" if "mpeg" in ctype or "mp3" in ctype else "wav")
     if req.raw.content_length and req.raw.content_length > MAX_UPLOAD_BYTES:
         raise InvalidInput(f"the recording is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB")
     data = await req.raw.read()

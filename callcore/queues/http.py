@@ -190,7 +190,7 @@ async def get_state(req: ApiRequest[Any, Any]) -> dict[str, Any]:
 
 
 @router.post("/agents/{number}/login", summary="Log an agent in", tags=("agents",), response=AgentStateOut,
-             roles=AGENT_OR_FLOOR, responses=AGENT_STEP)
+             roles=AGENT_OR_FLOOR, responses=AGENT_STEP, operation_id="agent_login")
 async def login(req: ApiRequest[Any, Any]) -> dict[str, Any]:
     number, service = await acting_agent(req)
     if number not in service.agents:
@@ -199,7 +199,7 @@ async def login(req: ApiRequest[Any, Any]) -> dict[str, Any]:
 
 
 @router.post("/agents/{number}/logout", summary="Log an agent out", tags=("agents",), response=AgentStateOut,
-             roles=AGENT_OR_FLOOR, responses=AGENT_STEP)
+             roles=AGENT_OR_FLOOR, responses=AGENT_STEP, operation_id="agent_logout")
 async def logout(req: ApiRequest[Any, Any]) -> dict[str, Any]:
     number, service = await acting_agent(req)
     return state_json(service.logout(number))

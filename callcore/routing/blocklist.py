@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import re
+import secrets
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -47,3 +51,23 @@ async def unblock(db: Database, number: str) -> bool:
             return False
         await s.delete(row)
         return True
+
+
+class EntryIds:
+    """Opaque ids that let a list of blocked numbers show them masked (A-2) and still name each one
+    for unblocking: an HMAC of the number under a key drawn when the daemon starts, so the whole number
+    cannot be recovered from the id (phone numbers are too few to hide behind a plain hash). Ids are
+    stable while the daemon runs; after a restart a client lists again."""
+
+    PATTERN = re.compile(r"^b[0-9a-f]{32}$")
+
+    def __init__(self, key: bytes | None = None) -> None:
+        self._key = key or secrets.token_bytes(32)
+
+    def of(self, number: str) -> str:
+        return "b" + hmac.new(self._key, number.encode(), hashlib.sha256).hexdigest()[:32]
+
+    async def number(self, db: Database, entry_id: str) -> str | None:
+        """The blocked number ``entry_id`` names, or None (no such entry, or an id of another run)."""
+        return next((r.number for r in await list_blocked(db) if hmac.compare_digest(self.of(r.number), entry_id)),
+                    None)

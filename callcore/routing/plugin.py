@@ -8,11 +8,15 @@ from collections.abc import Sequence
 from callcore.api.router import Router
 from callcore.plugin import Plugin
 from callcore.routing import http
+from callcore.routing.blocklist import EntryIds
 
 
 class RoutingPlugin(Plugin):
     name = "routing"
     models = ("callcore.routing.models",)
+
+    def build(self) -> None:
+        self.ctx.provide(EntryIds())
 
     def routers(self) -> Sequence[Router]:
         return (http.router,)

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Select, String, bindparam, exists, func, or_, select
 
 from callcore.calls.models import Call
+from callcore.core.privacy import mask_phone
 from callcore.routing.hours import BusinessHours, is_open
 from callcore.routing.models import BlockedNumber
 from callcore.store.base import UTCDateTime, utcnow
@@ -67,7 +68,7 @@ class RoutingPolicy:
                     priority = self.settings.repeat_priority
                     reasons.append("open ticket")
             except OUTAGE_ERRORS as exc:
-                log.warning("routing without the store (%s): %s treated as a normal caller", exc, caller)
+                log.warning("routing without the store (%s): %s treated as a normal caller", exc, mask_phone(caller))
                 reasons.append("store unavailable")
         hours = self.hours()
         if hours is not None and not is_open(hours, at):

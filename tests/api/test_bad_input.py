@@ -64,7 +64,23 @@ async def test_extreme_instant_in_a_body_is_400_and_blocks_nobody(app: Api) -> N
                                   json={"until": "0001-01-01T00:00:00+08:00", "reason": "骚扰"})
     assert status == 400 and _names_field(body, "until"), body
     status, listed = await app.call("GET", "/api/v1/routing/blocked")
-    assert status == 200 and "13900001111" not in str(listed)
+    assert status == 200 and listed["items"] == []
+
+
+@pytest.mark.parametrize("ref, expected", [("b" + "0" * 32, 404), ("B" + "0" * 32, 400), ("b123", 400),
+                                           ("139****1111", 400), ("13900002222", 404)])
+async def test_unblocking_what_names_no_entry_is_4xx_and_unblocks_nobody(app: Api, ref: str, expected: int) -> None:
+    assert (await app.call("PUT", "/api/v1/routing/blocked/13900001111", json={"reason": "骚扰"}))[0] == 200
+    status, body = await app.call("DELETE", f"/api/v1/routing/blocked/{ref}")
+    assert status == expected and body["error_id"] == ("not_found" if expected == 404 else "invalid_input"), body
+    status, listed = await app.call("GET", "/api/v1/routing/blocked")
+    assert [i["number"] for i in listed["items"]] == ["139****1111"]
+
+
+async def test_unknown_upload_format_is_400_before_the_audio_is_read(app: Api) -> None:
+    status, body = await app.call("PUT", "/api/v1/ivr/recordings/greeting?format=ogg", data=b"RIFF",
+                                  headers={**app.headers["admin"], "Content-Type": "audio/wav"})
+    assert status == 400 and _names_field(body, "format"), body
 
 
 @pytest.mark.parametrize("version", ["99999999999999999999", "%C2%B2", "2147483648"])

@@ -62,6 +62,8 @@ async def test_every_operation_documents_what_its_success_carries(app: Api) -> N
     # Bodies: a 413 wherever one is read, an uploaded file is a binary body.
     upload = doc["paths"]["/api/v1/ivr/recordings/{name}"]["put"]
     assert upload["requestBody"]["content"]["audio/mpeg"]["schema"]["format"] == "binary"
+    [fmt] = [p for p in upload["parameters"] if p["in"] == "query"]
+    assert fmt["name"] == "format" and not fmt["required"] and "mp3" in json.dumps(fmt["schema"])
     assert all("413" in op["responses"] for ops in doc["paths"].values() for op in ops.values() if "requestBody" in op)
     # The XML formats answer their errors in XML.
     assert set(doc["paths"]["/api/v1/open311/v2/requests.xml"]["get"]["responses"]["400"]["content"]) == {
@@ -106,6 +108,8 @@ async def _handler(req: ApiRequest[Any, Any]) -> None:
 
 
 def _route(method: str, path: str, **kw: Any) -> Route:
+    """A route of the one handler, named by its method and path unless told (``None``: the handler's name)."""
+    kw.setdefault("operation_id", f"{method.lower()}_{path}")
     return Route(method=method, path=path, handler=_handler, summary="x", **kw)
 
 
@@ -129,6 +133,22 @@ def test_two_models_of_one_name_are_refused_not_documented_as_each_other() -> No
     other = type("Thing", (BaseModel,), {"__annotations__": {"name": str}})
     with pytest.raises(ValueError, match="two different schemas named 'Thing'"):
         build([_route("GET", "/a", response=Thing), _route("GET", "/b", response=other)])
+
+
+def test_one_operation_id_for_one_operation() -> None:
+    with pytest.raises(ValueError, match="two operations named '_handler'"):
+        build([_route("GET", "/a", operation_id=None), _route("POST", "/a", operation_id=None)])
+    doc = build([_route("GET", "/a", operation_id=None), _route("POST", "/a", operation_id="make_a")])
+    assert [op["operationId"] for op in doc["paths"]["/a"].values()] == ["_handler", "make_a"]
+
+
+async def test_every_operation_id_of_the_whole_api_is_its_own(app: Api) -> None:
+    status, doc = await app.call("GET", "/api/v1/openapi.json", "nobody")
+    ids = [op["operationId"] for ops in doc["paths"].values() for op in ops.values()]
+    assert len(ids) > 60 and len(set(ids)) == len(ids)
+    # The two capabilities' log-ins keep names of their own; links reach them by operationRef.
+    assert doc["paths"]["/api/v1/auth/login"]["post"]["operationId"] == "login"
+    assert doc["paths"]["/api/v1/agents/{number}/login"]["post"]["operationId"] == "agent_login"
 
 
 def test_answers_beside_the_success_say_what_they_carry() -> None:
