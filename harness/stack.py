@@ -66,7 +66,9 @@ class Stack:
             # The citizens' side of the outbound trunk: a ``harness.phones.TrunkPhone`` on this port.
             "CALLCORE_ASTERISK_OUTBOUND_TRUNK": f"sip:127.0.0.1:{free_udp_pair()[0]}",
             "CALLCORE_LOG_JSON": "true",
-            # The foundation's journeys run the welcome flow; the IVR's set CALLCORE_FLOW=ivr.
+            # The welcome journey and the load bench run the welcome flow; the journeys of what the product
+            # does, under faults too, set CALLCORE_FLOW=ivr (tests/e2e/conftest.py ``ivr_stack``,
+            # test_ivr.py, test_queues.py).
             "CALLCORE_FLOW": "welcome",
             # Journeys share one Asterisk and one store: what would reach into another journey is off
             # unless the journey about it turns it on (tests/e2e/test_callbacks.py, test_survey.py).

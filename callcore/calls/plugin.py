@@ -65,8 +65,9 @@ class CallsPlugin(Plugin):
         return (http.router,)
 
     def jobs(self) -> Sequence[PeriodicJob]:
-        # Asterisk's CDR also between reconnects: calls while the AMI session alone was down.
-        return (PeriodicJob(name="cdr ledger", job=self.ledger, interval=LEDGER_INTERVAL),)
+        # Asterisk's CDR also between reconnects: calls while the AMI session alone was down. The
+        # reconciler runs the rounds, so that none runs beside its fallback import.
+        return (PeriodicJob(name="cdr ledger", job=self.reconciler, interval=LEDGER_INTERVAL),)
 
     def stasis_handlers(self) -> Mapping[str, StasisHandler]:
         return {"inbound": self.welcome} if self.ctx.settings.flow == "welcome" else {}

@@ -7,6 +7,7 @@ them here and continues the same call rows, so no call is lost or counted twice.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from sqlalchemy import select
@@ -34,6 +35,12 @@ class Reconciler:
         self.stasis = stasis
         self.fallback = fallback
         self.ledger = ledger
+        # The fallback import and the ledger's rounds run one at a time, and the periodic round only
+        # after the first import: a round that read a fallback call's CDR line before the import (or
+        # between its look-up and its writes) wrote the call from that line, and the import wrote it
+        # again from its message: two rows for one call.
+        self._ledger_turn = asyncio.Lock()
+        self._imported = False
 
     async def __call__(self) -> None:
         try:
@@ -45,13 +52,23 @@ class Reconciler:
         stale = await self.close_stale_calls({c.id for c in channels})
         if stats["resumed"] or stats["vanished"] or stale:
             log.info("reconciled: %d resumed, %d vanished, %d closed from the store", stats["resumed"], stats["vanished"], stale)
-        # Messages callers left while the daemon was away (or after it handed them back) become calls.
-        await self.fallback.run()
-        if self.ledger is not None:
-            # Then what Asterisk handled while the daemon heard nothing (its CDR), once the journal
-            # has stored what the steps above wrote.
-            await self.journal.wait_idle()
-            await self.ledger.run_once()
+        async with self._ledger_turn:
+            # Messages callers left while the daemon was away (or after it handed them back) become calls.
+            await self.fallback.run()
+            self._imported = True
+            if self.ledger is not None:
+                # Then what Asterisk handled while the daemon heard nothing (its CDR), once the journal
+                # has stored what the steps above wrote.
+                await self.journal.wait_idle()
+                await self.ledger.run_once()
+
+    async def run_once(self) -> int:
+        """The CDR ledger's periodic round (``PeriodicJob``): nothing before the first reconnect's
+        fallback import, and never beside an import."""
+        if self.ledger is None or not self._imported:
+            return 0
+        async with self._ledger_turn:
+            return await self.ledger.run_once()
 
     async def call_id_of(self, channel_id: str) -> str | None:
         """The active call stored for a channel, so a resumed channel continues its row."""

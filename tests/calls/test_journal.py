@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -124,15 +125,16 @@ async def test_an_overlong_caller_id_is_cut_to_fit_and_stored(db: Database, tmp_
 
 
 async def test_an_event_the_database_refuses_is_set_aside_and_the_rest_are_stored(
-    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     from sqlalchemy.exc import IntegrityError
 
-    journal = CallJournal(db, tmp_path / "spool.jsonl")
+    spool = tmp_path / "spool.jsonl"
+    journal = CallJournal(db, spool)
     real_write = journal.write
     cid = journal.new_call_id()
     journal.emit(cid, ev.ARRIVED, {"channel_id": "c7", "caller_number": "13500000000"})
-    bad = journal.emit(cid, ev.ATTRIBUTE_SET, {"name": "category", "value": "refused by the database"})
+    bad = journal.emit(cid, ev.ATTRIBUTE_SET, {"name": "category", "value": "数据库拒收的分类"})
     journal.emit(cid, ev.ENDED, {"by": "caller"})
 
     async def refusing(batch, **kw):  # type: ignore[no-untyped-def]
@@ -141,11 +143,19 @@ async def test_an_event_the_database_refuses_is_set_aside_and_the_rest_are_store
         await real_write(batch, **kw)
 
     monkeypatch.setattr(journal, "write", refusing)
+    caplog.set_level(logging.ERROR, logger="callcore.calls.journal")
     await drain(journal)
     found = await queries.get_call(db, cid)
     assert found is not None and [e.type for e in found[1]] == [ev.ARRIVED, ev.ENDED]
     assert not journal.spooled  # not taken for an outage: nothing waits for a replay
-    assert bad.id in (tmp_path / "spool.jsonl.bad").read_text(encoding="utf-8")
+    # The event set aside whole, readable as written (Chinese not escaped), for someone to look at.
+    [kept] = (tmp_path / "spool.jsonl.bad").read_text(encoding="utf-8").splitlines()
+    assert json.loads(kept) == bad.to_json() and "数据库拒收的分类" in kept
+    # The log tells ops which event, of which call, why, and where it is kept.
+    assert [r.getMessage() for r in caplog.records] == [
+        "database refused a batch of 3 events (check constraint); storing them one by one",
+        f"event {bad.id} (attribute_set) of call {cid} refused by the database (check constraint); kept in {spool}.bad",
+    ]
 
 
 # --- one outcome per ended call (C-2): the sequences the daemon emits ----------------------------
@@ -574,3 +584,108 @@ async def test_events_after_an_unreadable_line_are_replayed_too(db: Database, tm
     assert found is not None and [e.id for e in found[1]] == ["e-1", "e-3"] and found[0].status == "ended"
     assert (tmp_path / "spool.jsonl.bad").read_text(encoding="utf-8") == '{"id": "e-2", "ca\n'
     assert not journal.spooled
+
+
+# --- the write path, case by case (issue 15: what its mutants showed untested) ----------------------
+
+async def test_one_batch_writes_new_calls_of_every_shape_each_with_its_own_columns(db: Database, tmp_path: Path) -> None:
+    """One transaction inserts the rows of several new calls at once (one multi-row INSERT): a call that
+    arrives and ends, one that only arrives, and one whose ``arrived`` was lost. Each row has every
+    column its own: those its events set, and the defaults of a row nothing set."""
+    journal = CallJournal(db, tmp_path / "spool.jsonl")
+    ended, arrived, orphan = (journal.new_call_id() for _ in range(3))
+    journal.emit(ended, ev.ARRIVED, {"channel_id": "c20", "direction": "inbound", "caller_number": "13900000020",
+                                     "caller_name": "王五", "dialed": "96881"}, at=at(0))
+    journal.emit(ended, ev.ANSWERED, at=at(1))
+    journal.emit(ended, ev.ENDED, {"by": "caller", "cause": 16, "cause_text": "Normal Clearing"}, at=at(4))
+    journal.emit(arrived, ev.ARRIVED, {"channel_id": "c21", "direction": "outbound", "caller_number": "96881",
+                                       "caller_name": "热线", "dialed": "13900000021"}, at=at(2))
+    journal.emit(orphan, ev.ANSWERED, at=at(3))
+    await drain(journal)
+
+    def columns(call: Call) -> tuple[Any, ...]:
+        return (call.channel_id, call.direction, call.caller_number, call.caller_name, call.dialed, call.status,
+                call.stage, call.arrived_at, call.answered_at, call.ended_at, call.hangup_by, call.hangup_cause,
+                call.hangup_cause_text, call.attributes, call.outcome)
+
+    rows = {cid: await queries.get_call(db, cid) for cid in (ended, arrived, orphan)}
+    assert columns(rows[ended][0]) == (  # type: ignore[index]
+        "c20", "inbound", "13900000020", "王五", "96881", "ended", "answered", at(0), at(1), at(4), "caller", 16,
+        "Normal Clearing", {}, "lost_in_ivr")
+    assert columns(rows[arrived][0]) == (  # type: ignore[index]
+        "c21", "outbound", "96881", "热线", "13900000021", "active", "arrived", at(2), None, None, None, None, None,
+        {}, None)
+    assert columns(rows[orphan][0]) == (  # type: ignore[index]
+        "", "inbound", "", "", "", "active", "answered", at(3), at(3), None, None, None, None, {}, None)
+    assert journal.written == 5
+
+
+async def test_a_resumed_call_keeps_its_one_arrival_and_an_unknown_one_arrives(db: Database, tmp_path: Path) -> None:
+    """A restarted daemon resuming a parked channel it could not look up says the call arrived again
+    (``resumed``): for a call the store has, that arrival is dropped and the rest of the batch kept; for
+    one it has not (the first process's events lost), it is the call's arrival."""
+    journal = CallJournal(db, tmp_path / "spool.jsonl")
+    known, unknown = journal.new_call_id(), journal.new_call_id()
+    journal.emit(known, ev.ARRIVED, {"channel_id": "c22", "caller_number": "13900000022"}, at=at(0))
+    await drain(journal)
+    for cid, channel, number in ((known, "c22", "13900000022"), (unknown, "c23", "13900000023")):
+        journal.emit(cid, ev.ARRIVED, {"channel_id": channel, "caller_number": number, "direction": "inbound",
+                                       "resumed": True}, at=at(30))
+        journal.emit(cid, ev.RECONCILED, {"action": "resumed", "channel_state": "Up"}, at=at(30))
+    journal.emit(known, ev.ENDED, {"by": "caller"}, at=at(40))
+    await drain(journal)
+    found = await queries.get_call(db, known)
+    assert found is not None
+    assert [e.type for e in found[1]] == [ev.ARRIVED, ev.RECONCILED, ev.ENDED]
+    assert (found[0].arrived_at, found[0].status, found[0].caller_number) == (at(0), "ended", "13900000022")
+    found = await queries.get_call(db, unknown)
+    assert found is not None and [e.type for e in found[1]] == [ev.ARRIVED, ev.RECONCILED]
+    assert (found[0].channel_id, found[0].caller_number, found[0].arrived_at) == ("c23", "13900000023", at(30))
+
+
+async def test_a_replay_of_stored_and_repeated_events_stores_each_once_and_refuses_nothing(
+        db: Database, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A spool may hold events already stored (a commit whose answer was lost) and the same event twice (a
+    batch spooled again): the replay looks them up and leaves them out, so the database has nothing to
+    refuse and nothing is set aside."""
+    spool = tmp_path / "spool.jsonl"
+    journal = CallJournal(db, spool)
+    cid = journal.new_call_id()
+    journal.emit(cid, ev.ARRIVED, {"channel_id": "c24", "caller_number": "13900000024"}, at=at(0))
+    answered = journal.emit(cid, ev.ANSWERED, at=at(1))
+    await drain(journal)
+    assert journal.written == 2
+    hung_up = CallEventRecord(id="e-24", call_id=cid, seq=3, at=at(9), type=ev.ENDED, data={"by": "caller"})
+    lines = [json.dumps(r.to_json(), ensure_ascii=False) for r in (answered, hung_up, hung_up)]
+    spool.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    caplog.set_level(logging.ERROR, logger="callcore.calls.journal")
+    await journal._replay()
+    assert caplog.records == [] and not (tmp_path / "spool.jsonl.bad").exists() and not journal.spooled
+    found = await queries.get_call(db, cid)
+    assert found is not None and [e.id for e in found[1]] == [found[1][0].id, answered.id, "e-24"]
+    assert found[0].status == "ended" and journal.written == 3  # counted across batches: 2 live, 1 replayed
+
+
+async def test_a_spool_with_a_blank_and_a_torn_line_is_replayed_around_them(
+        db: Database, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Blank lines are skipped and what follows them kept; the log names the unreadable line by its
+    number in the file, says why, and where it is kept."""
+    spool = tmp_path / "spool.jsonl"
+    journal = CallJournal(db, spool)
+    cid = journal.new_call_id()
+    arrived = CallEventRecord(id="e-1", call_id=cid, seq=1, at=at(0), type=ev.ARRIVED,
+                              data={"channel_id": "c25", "caller_number": "13900000025"})
+    hung_up = CallEventRecord(id="e-3", call_id=cid, seq=3, at=at(5), type=ev.ENDED, data={"by": "caller"})
+    torn = '{"id": "e-2", "call_id": "' + cid + '", "ty'
+    try:
+        json.loads(torn)
+    except ValueError as exc:
+        why = str(exc)
+    spool.write_text("\n".join([json.dumps(arrived.to_json()), "", torn, json.dumps(hung_up.to_json())]) + "\n",
+                     encoding="utf-8")
+    caplog.set_level(logging.ERROR, logger="callcore.calls.journal")
+    await journal._replay()
+    found = await queries.get_call(db, cid)
+    assert found is not None and [e.id for e in found[1]] == ["e-1", "e-3"] and found[0].status == "ended"
+    assert (tmp_path / "spool.jsonl.bad").read_text(encoding="utf-8") == torn + "\n"
+    assert [r.getMessage() for r in caplog.records] == [f"{spool} line 3 unreadable ({why}); kept in {spool}.bad"]

@@ -28,6 +28,7 @@ from callcore.queues.directory import AgentDirectory
 from callcore.store.db import Database
 from harness import phones
 from harness.stack import Stack
+from tests.e2e.waiting import eventually
 
 
 class Ari:
@@ -62,14 +63,11 @@ class Ari:
             return str((await r.json())["value"])
 
     async def event(self, kind: str, channel: str, timeout: float = 10) -> dict[str, Any]:
-        deadline = asyncio.get_running_loop().time() + timeout
-        while True:
-            for e in self.events:
-                if e["type"] == kind and e.get("channel", {}).get("id") == channel:
-                    return e
-            if asyncio.get_running_loop().time() > deadline:
-                raise AssertionError(f"no {kind} for {channel} in {timeout} s: {[e['type'] for e in self.events]}")
-            await asyncio.sleep(0.05)
+        """The app's first ``kind`` event for ``channel``, once Asterisk has sent it."""
+        def check() -> dict[str, Any] | None:
+            return next((e for e in self.events if e["type"] == kind and e.get("channel", {}).get("id") == channel), None)
+        return await eventually(check, f"{kind} for {channel}", timeout=timeout, every=0.05,
+                                detail=lambda: [e["type"] for e in self.events])
 
 
 @asynccontextmanager
@@ -126,12 +124,11 @@ async def test_asterisk_dials_the_agent_who_answers_sees_the_caller_and_gets_the
             await a.event("StasisStart", channel)  # the phone answered
             # Media both ways: Asterisk plays a tone to the phone, which echoes its RTP back.
             await a.play(channel, "tone:440")
-            for _ in range(100):
+
+            async def received() -> int:
                 stats = dict(kv.split("=", 1) for kv in (await a.variable(channel, "CHANNEL(rtcp,all)")).split(";"))
-                if int(stats["rxcount"]) > 0:
-                    break
-                await asyncio.sleep(0.05)
-            assert int(stats["rxcount"]) > 0, stats
+                return int(stats["rxcount"])
+            await eventually(received, "Asterisk receiving the phone's RTP", timeout=5, every=0.05)
             await a.hang_up(channel)
             calls = await p.wait_calls(n)
             call = calls[-1]

@@ -8,7 +8,6 @@ Agent numbers 8001–8009 and caller numbers 1399000xxxx are these journeys' own
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -16,10 +15,15 @@ from typing import Any
 import aiohttp
 import pytest
 
+from callcore.callbacks.models import MissedCallSeen
+from callcore.store.db import Database
 from harness import sipp
 from harness.phones import AgentPhone, Answer, NeverAnswer, Reject, TrunkPhone, wait_contact
 from harness.stack import Stack
-from tests.e2e.test_queues import agent, api, events, log_in, queue_daemon, start  # noqa: F401 - fixture
+from tests.e2e.test_queues import agent, api, events, log_in, queue_daemon, start
+from tests.e2e.waiting import eventually, timeline
+
+__all__ = ["queue_daemon"]  # the fixture, used by name
 
 CALLBACK_ENV = {
     "CALLCORE_CALLBACKS_DIAL": "true",
@@ -55,14 +59,33 @@ async def tasks(stack: Stack, **params: str) -> list[dict[str, Any]]:
 
 
 async def task_of(stack: Stack, number: str, *, timeout: float = 30, **want: Any) -> dict[str, Any]:
-    """The task whose masked number ends like ``number`` (and has the ``want`` fields), polled."""
-    deadline = time.monotonic() + timeout
-    while True:
+    """The task whose masked number ends like ``number`` (and has the ``want`` fields), once there is one."""
+    async def check() -> dict[str, Any] | None:
         for t in await tasks(stack):
             if t["number"][-4:] == number[-4:] and all(t.get(k) == v for k, v in want.items()):
-                return await api(stack, "GET", f"/callbacks/{t['id']}")
-        assert time.monotonic() < deadline, (number, want, await tasks(stack))
-        await asyncio.sleep(0.5)
+                return dict(await api(stack, "GET", f"/callbacks/{t['id']}"))
+        return None
+    return await eventually(check, f"a callback task for {number} with {want}", timeout=timeout)
+
+
+async def queued(stack: Stack, number: str) -> None:
+    """Until the caller's call in progress has entered a queue's line."""
+    async def check() -> bool:
+        return any(["queue_entered" in await timeline(stack, row["id"])
+                    for row in await stack.calls(status="active", caller=number)])
+    await eventually(check, f"{number} in a queue's line")
+
+
+async def sweep_decision(stack: Stack, call_id: str) -> tuple[str, str | None] | None:
+    """What the missed-call sweep decided on a lost call (callcore/callbacks/missed.py), and the task it
+    made if any, from the store; None until it has."""
+    db = Database(stack.settings.database_url)
+    try:
+        async with db.session() as s:
+            seen = await s.get(MissedCallSeen, call_id)
+            return None if seen is None else (seen.decision, seen.task_id)
+    finally:
+        await db.close()
 
 
 async def test_a_caller_who_chooses_a_callback_keeps_their_place_and_is_called_back_after_a_busy_try(
@@ -86,7 +109,7 @@ async def test_a_caller_who_chooses_a_callback_keeps_their_place_and_is_called_b
             stack.sip, [sipp.Pause(2500), sipp.Keys("1"), sipp.Pause(3000), sipp.Keys("1", via="info"),
                         sipp.Pause(2000), sipp.Keys("1", via="info"), sipp.ExpectHangup(30_000)],
             workdir=tmp_path / "chooser", caller=chooser, timeout_s=60))
-        await asyncio.sleep(1.5)
+        await queued(stack, chooser)  # the stayer comes after the chooser
         stay = asyncio.ensure_future(sipp.call(
             stack.sip, [sipp.Pause(2500), sipp.Keys("1"), sipp.Pause(26_000), sipp.HangUp()],
             workdir=tmp_path / "stayer", caller=stayer, timeout_s=60))
@@ -104,10 +127,12 @@ async def test_a_caller_who_chooses_a_callback_keeps_their_place_and_is_called_b
         answered = (await citizens.wait_calls(2, timeout=30))[1]
         assert answered.to_user == chooser and answered.answered_at is not None
         rings = await phone.wait_calls(4, timeout=30)
-        deadline = time.monotonic() + 10
-        while reached["tries"][-1]["outcome"] != "reached" and time.monotonic() < deadline:
-            await asyncio.sleep(0.3)  # the conversation is over: the attempt is closed
-            reached = await api(stack, "GET", f"/callbacks/{reached['id']}")
+
+        async def attempt_closed() -> dict[str, Any] | None:
+            now = dict(await api(stack, "GET", f"/callbacks/{reached['id']}"))
+            return now if now["tries"][-1]["outcome"] == "reached" else None
+        # The conversation is over: the attempt is closed.
+        reached = await eventually(attempt_closed, "the reached attempt closed", timeout=10)
     # The agent's phone: the first caller, the chooser's callback (showing the chooser's number)
     # before the stayer who was behind, then the retry.
     assert [c.caller for c in rings[:4]] == [first, chooser, stayer, chooser], rings
@@ -157,22 +182,30 @@ async def test_missed_calls_get_a_task_unless_the_caller_got_through_and_tasks_s
         assert task["status"] == "pending" and task["call_id"]
         lost_call = await stack.call_detail(task["call_id"])
         assert lost_call["outcome"] == "lost_while_ringing"
-        # The one who got through has no callback waiting (none made, or closed as reached since).
-        await asyncio.sleep(6)  # a sweep
+        # The one who got through has no callback waiting: the sweep decided on their lost call and made
+        # no task (they reached a person since), or made one before the answered call was stored and
+        # closed it at its next round.
+        [missed] = [c for c in await stack.calls(status="ended", caller=again) if c["outcome"] == "lost_while_ringing"]
+        decision, task_id = await eventually(lambda: sweep_decision(stack, missed["id"]),
+                                             "the sweep's decision on the lost call")
+        if task_id is None:
+            assert decision == "reached_since", decision
+        else:
+            async def closed() -> dict[str, Any] | None:
+                made = dict(await api(stack, "GET", f"/callbacks/{task_id}"))
+                return made if made["status"] != "pending" else None
+            closed_task = await eventually(closed, "the task of the one who got through closed")
+            assert closed_task["closed_reason"] == "reached_since", closed_task
         assert not [t for t in await tasks(stack, status="pending") if t["number"][-4:] == again[-4:]]
         # A restart loses no task: it is back in its queue's line, at its place.
         await stack.stop_daemon()
         await stack.start_daemon()
         after = await api(stack, "GET", f"/callbacks/{task['id']}")
         assert after["status"] == "pending" and after["entered_at"] == task["entered_at"]
-        deadline = time.monotonic() + 15
-        while True:
+        async def in_line() -> list[dict[str, Any]]:
             board = await api(stack, "GET", "/wallboard")
-            line = [c for q in board["queues"] for c in q["callers"] if c.get("kind") == "callback"]
-            if line:
-                break
-            assert time.monotonic() < deadline, board
-            await asyncio.sleep(0.5)
+            return [c for q in board["queues"] for c in q["callers"] if c.get("kind") == "callback"]
+        await eventually(in_line, "the task back in its queue's line on the wallboard", timeout=15)
         await api(stack, "POST", f"/callbacks/{task['id']}/cancel", {"reason": "test over"})
 
 

@@ -22,6 +22,7 @@ from callcore.asterisk.render import render
 from callcore.prompts.system import system_prompts
 from harness import sipp
 from harness.stack import Stack, free_port
+from tests.e2e.waiting import asterisk_log, eventually, log_size, stored_detail
 from tests.polling import until
 
 # Asterisk modules the door's dialplan needs beyond the others': GROUP()/GROUP_COUNT() for the limit.
@@ -117,10 +118,8 @@ async def test_a_call_the_fallback_took_while_ari_was_away_is_one_call_with_its_
         # Back with its ARI, the daemon imports the message: it joins this call, no second call is made.
         await stack.stop_daemon()
         await stack.start_daemon()
-        deadline = asyncio.get_running_loop().time() + 15
-        while "voicemail_left" not in _types(detail) and asyncio.get_running_loop().time() < deadline:
-            await asyncio.sleep(0.2)
-            detail = await stack.call_detail(detail["id"])
+        detail = await stored_detail(stack, detail["id"], lambda d: "voicemail_left" in _types(d),
+                                     "the imported message joining the call", timeout=15)
         calls = await stack.calls(caller=caller)
     finally:
         await stack.stop_daemon()
@@ -162,16 +161,6 @@ async def limited_daemon(limited: Stack) -> AsyncIterator[Stack]:
     await limited.stop_daemon()
 
 
-def _asterisk_log(stack: Stack, since: int) -> str:
-    with open(stack.run_dir / "log" / "messages", "rb") as fh:
-        fh.seek(since)
-        return fh.read().decode("utf-8", "replace")
-
-
-def _log_size(stack: Stack) -> int:
-    return (stack.run_dir / "log" / "messages").stat().st_size
-
-
 async def _busy_prompt(stack: Stack) -> str:
     return str((await system_prompts(stack.settings.sounds_dir))["busy"])
 
@@ -180,7 +169,7 @@ async def test_a_call_over_the_channel_limit_hears_the_busy_message_and_is_store
     limited_daemon: Stack, sipp_dir: Path,
 ) -> None:
     stack = limited_daemon
-    since = _log_size(stack)
+    since = log_size(stack)
     first = asyncio.create_task(
         sipp.call(stack.sip, [sipp.ExpectHangup(20_000)], workdir=sipp_dir / "first", caller="13966660001"))
     await stack.wait_for_calls(1, status="active", caller="13966660001")
@@ -199,7 +188,7 @@ async def test_a_call_over_the_channel_limit_hears_the_busy_message_and_is_store
     assert detail["answered_at"] is None
     # The busy message played on the channel, to its end (about 5.6 s), before the refusal.
     busy = await _busy_prompt(stack)
-    assert re.search(rf"<PJSIP/[^>]+> Playing '{re.escape(busy)}", _asterisk_log(stack, since))
+    assert re.search(rf"<PJSIP/[^>]+> Playing '{re.escape(busy)}", asterisk_log(stack, since))
     assert (_at(detail["ended_at"]) - _at(detail["arrived_at"])).total_seconds() > 5.0
     first_detail = await _detail(stack, "13966660001")
     assert "refused" not in _types(first_detail) and first_detail["timeline"][0]["data"].get("via") != "door"
@@ -207,7 +196,7 @@ async def test_a_call_over_the_channel_limit_hears_the_busy_message_and_is_store
 
 async def test_a_call_asterisk_refuses_itself_is_stored_as_refused_by_overload(limited_daemon: Stack, sipp_dir: Path) -> None:
     stack = limited_daemon
-    since = _log_size(stack)
+    since = log_size(stack)
     busy = await _busy_prompt(stack)
     first = asyncio.create_task(
         sipp.call(stack.sip, [sipp.ExpectHangup(20_000)], workdir=sipp_dir / "first", caller="13977770001"))
@@ -215,16 +204,13 @@ async def test_a_call_asterisk_refuses_itself_is_stored_as_refused_by_overload(l
     second = asyncio.create_task(sipp.call(stack.sip, [sipp.Refused(503, early_media=True)],
                                            workdir=sipp_dir / "second", caller="13977770002"))
     # Two dialplans run (the call in the app, the one hearing the busy message): Asterisk refuses a third.
-    for _ in range(100):
-        if busy in _asterisk_log(stack, since):
-            break
-        await asyncio.sleep(0.05)
+    await eventually(lambda: busy in asterisk_log(stack, since), "the second call hearing the busy message", timeout=10)
     third = await sipp.call(stack.sip, [sipp.Refused(503)], workdir=sipp_dir / "third", caller="13977770003")
     results = await asyncio.gather(first, second)
     assert third.ok, third.output
     assert all(r.ok for r in results), [r.output for r in results]
 
-    assert "Maximum call limit of 2 calls exceeded" in _asterisk_log(stack, since)
+    assert "Maximum call limit of 2 calls exceeded" in asterisk_log(stack, since)
     detail = await _detail(stack, "13977770003")
     assert _types(detail) == ["arrived", "refused", "ended"]
     assert detail["timeline"][1]["data"] == {"reason": "overload"}

@@ -7,8 +7,6 @@ The queue journeys' fixtures and helpers are reused; agents 4001.. are this modu
 
 from __future__ import annotations
 
-import asyncio
-import time
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +16,7 @@ from harness import sipp
 from harness.phones import AgentPhone, Answer, wait_contact
 from harness.stack import Stack
 from tests.e2e.test_queues import agent, api, at, log_in, queue_daemon, start
+from tests.e2e.waiting import eventually
 
 __all__ = ["queue_daemon"]  # the fixture, used by name
 
@@ -34,13 +33,12 @@ async def fetch(stack: Stack, path: str, headers: dict[str, str] | None = None) 
 
 
 async def finished_recordings(stack: Stack, call_id: str, timeout: float = 30) -> list[dict[str, Any]]:
-    deadline = time.monotonic() + timeout
-    while True:
+    """The call's recordings once there are some and none is still being recorded."""
+    async def check() -> list[dict[str, Any]] | None:
         items = (await api(stack, "GET", f"/calls/{call_id}/recordings"))["items"]
-        if items and all(r["status"] != "recording" for r in items):
-            return list(items)
-        assert time.monotonic() < deadline, (items, stack.daemon_log()[-3000:])
-        await asyncio.sleep(0.3)
+        return list(items) if items and all(r["status"] != "recording" for r in items) else None
+    return await eventually(check, f"the finished recordings of call {call_id}", timeout=timeout,
+                            detail=lambda: stack.daemon_log()[-3000:])
 
 
 async def test_an_answered_queue_call_is_recorded_linked_measured_and_served(

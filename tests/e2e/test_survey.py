@@ -9,10 +9,10 @@ Agents 6001–6009 and callers 13960… are this file's own in the session's sha
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -20,7 +20,10 @@ import pytest
 from harness import sipp
 from harness.phones import AgentPhone, Answer, TrunkPhone, wait_contact
 from harness.stack import Stack
-from tests.e2e.test_queues import agent, api, events, log_in, queue_daemon, start  # noqa: F401 - fixture
+from tests.e2e.test_queues import agent, api, events, log_in, queue_daemon, start
+from tests.e2e.waiting import eventually
+
+__all__ = ["queue_daemon"]  # the fixture, used by name
 
 CALLER = "13960001001"
 
@@ -38,14 +41,14 @@ async def survey_daemon(queue_daemon: Stack) -> AsyncIterator[Stack]:
 async def log_out(stack: Stack, number: str, timeout: float = 30) -> None:
     """Logs the agent out once no call holds it (another journey's callback task may be ringing it)."""
     headers = {"Authorization": f"Bearer {stack.env['CALLCORE_API_TOKEN']}"}
-    deadline = time.monotonic() + timeout
     async with aiohttp.ClientSession(headers=headers) as s:
-        while True:
+        async def logged_out() -> bool:
             async with s.post(f"{stack.api}/agents/{number}/logout") as r:
-                if r.status != 409 or time.monotonic() > deadline:
-                    assert r.status < 400, await r.text()
-                    return
-            await asyncio.sleep(0.5)
+                if r.status == 409:  # a call holds the agent: not yet
+                    return False
+                assert r.status < 400, await r.text()
+                return True
+        await eventually(logged_out, f"agent {number} logged out", timeout=timeout)
 
 
 def stamp(value: str) -> float:
@@ -136,13 +139,11 @@ async def test_a_sampled_ticket_gets_a_survey_call_and_the_keyed_rating_rates_it
             for key in env:
                 stack.env.pop(key, None)
     assert called.to_user == citizen and called.answered_at is not None
-    deadline = time.monotonic() + 20
-    while True:
-        rated = await api(stack, "GET", f"/tickets/{ticket['id']}")
-        if rated["satisfaction"]:
-            break
-        assert time.monotonic() < deadline, rated
-        await asyncio.sleep(0.5)
+
+    async def rated_ticket() -> dict[str, Any] | None:
+        now = dict(await api(stack, "GET", f"/tickets/{ticket['id']}"))
+        return now if now["satisfaction"] else None
+    rated = await eventually(rated_ticket, "the keyed rating on the ticket")
     assert rated["satisfaction"] == "basically_satisfied", rated
     assert [h for h in rated["history"] if h["action"] == "rate"]
     surveys = await api(stack, "GET", f"/surveys?ticket_id={ticket['id']}")

@@ -29,6 +29,7 @@ from harness.menus import SHIPPED
 from harness.stack import Stack
 from tests.e2e.test_queues import agent, api, queue_daemon, start
 from tests.e2e.test_recordings import fetch
+from tests.e2e.waiting import eventually, stored_detail
 
 __all__ = ["queue_daemon"]  # the fixture, used by name
 
@@ -76,17 +77,9 @@ async def test_a_caller_leaves_a_message_when_nobody_serves_the_queue(queue_daem
     result = await sipp.call(stack.sip, steps, workdir=tmp_path / "caller", caller="13971110001", timeout_s=90)
     assert result.ok, result.output
     [row] = await stack.wait_for_calls(1, caller="13971110001", timeout=30)
-
-    deadline = asyncio.get_running_loop().time() + 20
-    while True:
-        detail = await stack.call_detail(row["id"])
-        left = [e["data"] for e in detail["timeline"] if e["type"] == "voicemail_left"]
-        if left:
-            break
-        assert asyncio.get_running_loop().time() < deadline, ([e["type"] for e in detail["timeline"]],
-                                                             stack.daemon_log()[-3000:])
-        await asyncio.sleep(0.3)
-    [message] = left
+    detail = await stored_detail(stack, row["id"], lambda d: any(e["type"] == "voicemail_left" for e in d["timeline"]),
+                                 "the message on the call's timeline")
+    [message] = [e["data"] for e in detail["timeline"] if e["type"] == "voicemail_left"]
     assert message["mailbox"] == "general" and "quality" not in message, message
     prompts = [e["data"]["prompt"] for e in detail["timeline"] if e["type"] == "prompt_started"]
     assert prompts[-2:] == ["leave_message.prompt", "voicemail_beep"], prompts
@@ -114,15 +107,12 @@ async def test_a_caller_leaves_a_message_when_nobody_serves_the_queue(queue_daem
 
 async def listed(stack: Stack, call_id: str, timeout: float = 20) -> dict[str, Any]:
     """The call's message in ``/voicemails`` (unhandled), as soon as it is there."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
+    async def check() -> list[dict[str, Any]]:
         items = (await api(stack, "GET", "/voicemails?handled=false&limit=500"))["items"]
-        found = [v for v in items if v["call_id"] == call_id]
-        if found:
-            [vm] = found
-            return dict(vm)
-        assert asyncio.get_running_loop().time() < deadline, stack.daemon_log()[-3000:]
-        await asyncio.sleep(0.3)
+        return [v for v in items if v["call_id"] == call_id]
+    [vm] = await eventually(check, f"the message of call {call_id} listed", timeout=timeout,
+                            detail=lambda: stack.daemon_log()[-3000:])
+    return dict(vm)
 
 
 async def test_after_hours_a_caller_leaves_a_message_that_is_stored_and_listed(queue_daemon: Stack, tmp_path: Path) -> None:
@@ -154,13 +144,13 @@ async def test_after_hours_a_caller_leaves_a_message_that_is_stored_and_listed(q
 
 async def callback_task(stack: Stack, recording_id: str, timeout: float = 20) -> dict[str, Any]:
     """The callback task a message made, with its whole detail."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
+    async def check() -> dict[str, Any] | None:
         for t in (await api(stack, "GET", "/callbacks?origin=voicemail&limit=500"))["items"]:
             if any(o.get("voicemail_id") == recording_id for o in t["origins"]):
                 return dict(await api(stack, "GET", f"/callbacks/{t['id']}"))
-        assert asyncio.get_running_loop().time() < deadline, stack.daemon_log()[-3000:]
-        await asyncio.sleep(0.3)
+        return None
+    return await eventually(check, f"the callback task of message {recording_id}", timeout=timeout,
+                            detail=lambda: stack.daemon_log()[-3000:])
 
 
 async def test_a_caller_past_the_queues_maximum_wait_leaves_a_message(queue_daemon: Stack, tmp_path: Path) -> None:
