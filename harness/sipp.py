@@ -3,7 +3,9 @@
 A caller is a SIPp UAC that sends INVITE to the hotline on the citizen trunk and then follows
 its steps (pause, key digits with RFC 2833 packets from sip-tester's pcaps, play audio, hang
 up, or wait for the hotline to hang up). SIPp's exit code says whether the whole script ran.
-Agent phones are in ``harness/phones.py``.
+A caller placed with ``hear=True`` also keeps what it heard (``harness/heard.py``): its SDP names an
+RTP sink's port instead of SIPp's own, and the audio is written to a WAV. Agent phones are in
+``harness/phones.py``.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import socket
 from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import escape
+
+from harness.heard import RtpSink, pcm, write_wav
 
 SIPP = shutil.which("sipp") or "/usr/bin/sipp"
 PCAPS = Path("/usr/share/sip-tester")
@@ -236,6 +240,8 @@ def scenario(steps: list[Step], *, caller: str = "[$caller]", media_port: str = 
 class SippResult:
     returncode: int
     output: str
+    # What the caller heard (8 kHz WAV) when placed with ``hear=True``: ``harness.heard.check`` reads it.
+    heard: Path | None = None
 
     @property
     def ok(self) -> bool:
@@ -261,17 +267,46 @@ def free_udp_pair() -> tuple[int, int]:
                 s.close()
 
 
+# The sink's port, from SIPp's media port: SIPp binds that one and the next even one (its video socket),
+# ``free_udp_pair`` leaves both free, and the sink takes the even port after them.
+SINK_OFFSET = 4
+
+
+async def _ports_with_sink() -> tuple[int, int, RtpSink]:
+    """A SIP and a media port for SIPp, and an RTP sink bound at ``media_port + SINK_OFFSET``."""
+    for _ in range(100):
+        sip_port, media_port = free_udp_pair()
+        try:
+            return sip_port, media_port, await RtpSink.open(media_port + SINK_OFFSET)
+        except OSError:
+            continue
+    raise OSError("no free port for the caller's RTP sink")
+
+
 async def call(
     target: tuple[str, int], steps: list[Step], *, workdir: Path, caller: str = "13800138000", caller_name: str = "",
     service: str = "96881", timeout_s: float = 90, calls: int = 1, rate: float = 1.0, limit: int = 100,
-    extra: list[str] | None = None,
+    extra: list[str] | None = None, hear: bool = False,
 ) -> SippResult:
-    """Places ``calls`` calls (one by default) and waits for SIPp to finish."""
+    """Places ``calls`` calls (one by default) and waits for SIPp to finish.
+
+    With ``hear`` (one call only) the caller's SDP offers an RTP sink's port, ``[media_port+4]``: SIPp
+    sends its own RTP (keys, ``Speak``) from the port its SDP names (play_pcap_audio crafts the source
+    port; call.cpp, ``[media_port]`` interpolation), so Asterisk's symmetric RTP keeps sending to the
+    sink. What arrived is decoded into ``uac_<n>_heard.wav`` (``SippResult.heard``).
+    """
+    if hear and calls != 1:
+        raise ValueError("hear: one call at a time, the sink takes every call's audio")
     workdir.mkdir(parents=True, exist_ok=True)
     n = next(_ports)
     xml = workdir / f"uac_{n}.xml"
-    xml.write_text(scenario(steps), encoding="utf-8")
-    sip_port, media_port = free_udp_pair()
+    sink: RtpSink | None = None
+    if hear:
+        sip_port, media_port, sink = await _ports_with_sink()
+        xml.write_text(scenario(steps, media_port=f"[media_port+{SINK_OFFSET}]"), encoding="utf-8")
+    else:
+        sip_port, media_port = free_udp_pair()
+        xml.write_text(scenario(steps), encoding="utf-8")
     host, port = target
     args = [
         SIPP, f"{host}:{port}", "-sf", str(xml), "-s", service, "-i", "127.0.0.1", "-p", str(sip_port),
@@ -281,16 +316,22 @@ async def call(
         "-trace_err", "-error_file", str(workdir / f"uac_{n}_errors.log"),
         *(extra or []),
     ]
-    proc = await asyncio.create_subprocess_exec(
-        *args, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, cwd=workdir,
-    )
     try:
-        out, _ = await asyncio.wait_for(proc.communicate(), timeout_s + 15)
-    except TimeoutError:
-        proc.kill()
-        out, _ = await proc.communicate()
+        proc = await asyncio.create_subprocess_exec(
+            *args, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+            cwd=workdir,
+        )
+        try:
+            out, _ = await asyncio.wait_for(proc.communicate(), timeout_s + 15)
+        except TimeoutError:
+            proc.kill()
+            out, _ = await proc.communicate()
+    finally:
+        if sink is not None:
+            sink.close()
     errors = workdir / f"uac_{n}_errors.log"
     text = out.decode("utf-8", "replace")
     if errors.exists():
         text += "\n" + errors.read_text(encoding="utf-8", errors="replace")[-4000:]
-    return SippResult(proc.returncode if proc.returncode is not None else -1, text)
+    heard = write_wav(pcm(sink.packets), workdir / f"uac_{n}_heard.wav") if sink is not None else None
+    return SippResult(proc.returncode if proc.returncode is not None else -1, text, heard)

@@ -15,16 +15,15 @@ from typing import Any
 
 import aiohttp
 import pytest
+import yaml
 
-from harness.menus import SHIPPED, always_open
-
-from callcore.ivr.engine import deadline_sentence
+from callcore.ivr.engine import QUERY_CODE_LEAD, deadline_sentence, status_sentence
 from callcore.prompts.synth import DIGIT_WORDS, prompt_path
-from harness import sipp
+from harness import heard, sipp
+from harness.menus import SHIPPED, always_open
 from harness.stack import Stack
 
 VOICE = "cmn-latn-pinyin"
-
 
 
 @pytest.fixture
@@ -201,9 +200,20 @@ async def test_three_invalid_keys_end_in_the_menu_fallback(ivr_daemon: Stack, si
     assert "category" not in detail["attributes"]
 
 
+def menu_prompt(stack: Stack, node: str) -> heard.Prompt:
+    """The shipped menu's prompt of ``node`` as the daemon synthesized it (``node.prompt``, the event's name)."""
+    text = yaml.safe_load(SHIPPED.read_text(encoding="utf-8"))["nodes"][node]["prompt"]
+    return heard.Prompt.of(text, stack.settings.sounds_dir, name=f"{node}.prompt", voice=VOICE)
+
+
 async def test_caller_who_keys_nothing_reaches_the_general_queue_within_10_s(ivr_daemon: Stack, sipp_dir: Path) -> None:
-    result = await sipp.call(ivr_daemon.sip, [sipp.ExpectHangup(40_000)], workdir=sipp_dir, caller="13962220001")
+    result = await sipp.call(ivr_daemon.sip, [sipp.ExpectHangup(40_000)], workdir=sipp_dir, caller="13962220001",
+                             hear=True)
     assert result.ok, result.output
+    # What reached the caller's ear: the whole welcome menu, then (nobody serves the queue) the whole
+    # invitation to leave a message, in that order and at their level.
+    assert result.heard is not None
+    heard.check(result.heard, [menu_prompt(ivr_daemon, "welcome"), menu_prompt(ivr_daemon, "leave_message")])
     [row] = await ivr_daemon.wait_for_calls(1, caller="13962220001", timeout=30)
     detail = await ivr_daemon.call_detail(row["id"])
     assert not events(detail, "dtmf")
@@ -236,12 +246,11 @@ async def test_valid_query_code_hears_the_ticket_status(ivr_daemon: Stack, sipp_
                                 {"category": "complaint", "content": "小区夜间施工噪音", "phone": "13922227777"})
     assert status == 201, ticket
     code = ticket["query_code"]
-    log = AsteriskLog(ivr_daemon)
     # 3 cuts the welcome, the code during "请输入您的查询码"; the status (code, status
     # and deadline, about 17.5 s) is not interruptible; the caller hangs up in the menu that follows it.
     steps: list[sipp.Step] = [sipp.Pause(2500), sipp.Keys("3"), sipp.Pause(4000),
                               sipp.Keys(code + "#", gap_ms=200, via="info"), sipp.Pause(21_000), sipp.HangUp()]
-    result = await sipp.call(ivr_daemon.sip, steps, workdir=sipp_dir, caller="13922227777", timeout_s=90)
+    result = await sipp.call(ivr_daemon.sip, steps, workdir=sipp_dir, caller="13922227777", timeout_s=90, hear=True)
     assert result.ok, result.output
     [row] = await ivr_daemon.wait_for_calls(1, caller="13922227777", timeout=30)
     detail = await ivr_daemon.call_detail(row["id"])
@@ -253,15 +262,13 @@ async def test_valid_query_code_hears_the_ticket_status(ivr_daemon: Stack, sipp_
     assert prompts(detail) == ["welcome.prompt", "query.prompt", "lookup.status", "after_lookup.prompt"]
     [spoken] = [d for d in events(detail, "prompt_finished") if d["prompt"] == "lookup.status"]
     assert "interrupted_by" not in spoken
-    # What Asterisk played to the channel: "查询码", the code digit by digit, "...目前状态为：<status>。".
-    played = log.played()
-    digits = [str(prompt_path(DIGIT_WORDS[d], ivr_daemon.settings.sounds_dir, voice=VOICE)) for d in code]
-    said = str(prompt_path("查询码", ivr_daemon.settings.sounds_dir, voice=VOICE))
-    at = played.index(said)
-    assert played[at + 1:at + 1 + len(code)] == digits
-    assert log.spoke(ivr_daemon, f"对应的工单，目前状态为：{ticket['status_text']}。")
-    # The deadline in force said as a date (二零二六年十二月三十一日), not digit by digit (issue 14).
-    assert log.spoke(ivr_daemon, deadline_sentence(date.fromisoformat(ticket["due_date"])))
+    # What reached the caller's ear, each file whole, in this order: "查询码", the code digit by digit,
+    # "...目前状态为：<status>。", and the deadline in force said as a date (二零二六年十二月三十一日), not
+    # digit by digit (issue 14).
+    said = [QUERY_CODE_LEAD, *(DIGIT_WORDS[d] for d in code), status_sentence(ticket["status_text"]),
+            deadline_sentence(date.fromisoformat(ticket["due_date"]))]
+    assert result.heard is not None
+    heard.check(result.heard, [heard.Prompt.of(text, ivr_daemon.settings.sounds_dir, voice=VOICE) for text in said])
     [left] = events(detail, "ivr_left")
     assert (left["how"], left["node"]) == ("caller_hangup", "after_lookup")
 

@@ -10,21 +10,20 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 
-from callcore.prompts.synth import prompt_path
+from callcore.prompts.synth import ensure_prompt
 from callcore.queues.speech import agent_intro_text
-from harness import sipp
+from harness import heard, sipp
 from harness.menus import SHIPPED, always_open
 from harness.phones import AgentPhone, Answer, NeverAnswer, wait_contact
 from harness.stack import Stack
-
-VOICE = "cmn-latn-pinyin"
 
 
 def queues_yaml(members: list[str], **overrides: Any) -> str:
@@ -92,6 +91,40 @@ async def log_in(stack: Stack, *numbers: str) -> None:
         await asyncio.sleep(0.3)
 
 
+async def waiting(stack: Stack, n: int) -> dict[str, Any]:
+    """The general queue on the wallboard once ``n`` callers wait in it (polled, 30 s at most)."""
+    deadline = time.monotonic() + 30
+    while True:
+        board = await api(stack, "GET", "/wallboard")
+        [general] = [q for q in board["queues"] if q["name"] == "general"]
+        if general["waiting"] == n:
+            return dict(general)
+        assert time.monotonic() < deadline, (n, board)
+        await asyncio.sleep(0.3)
+
+
+@dataclass(frozen=True)
+class Channel:
+    name: str
+    app: str
+    caller: str
+    bridge: str
+
+
+async def asterisk_holds(stack: Stack, holds: Callable[[list[Channel]], bool], what: str, timeout: float = 10) -> None:
+    """Polls Asterisk's own channel list (``core show channels concise``: name!context!exten!priority!
+    state!application!data!caller id!account!peer account!AMA flags!duration!bridge!unique id) until
+    ``holds`` is true of it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        rows = [line.split("!") for line in (await stack.cli("core show channels concise")).splitlines()]
+        chans = [Channel(r[0], r[5], r[7], r[12]) for r in rows if len(r) >= 14]
+        if holds(chans):
+            return
+        assert time.monotonic() < deadline, f"Asterisk never held {what}: {chans}"
+        await asyncio.sleep(0.3)
+
+
 def events(detail: dict[str, Any], type_: str) -> list[dict[str, Any]]:
     return [e["data"] for e in detail["timeline"] if e["type"] == type_]
 
@@ -120,7 +153,7 @@ async def test_a_caller_keys_1_and_talks_to_an_agent_after_hearing_the_agent_num
     p1, p2 = await agent(stack, "3001"), await agent(stack, "3002")
     await start(stack, tmp_path, ["3001", "3002"])
     async with AgentPhone(stack.sip, "3001", p1, workdir=tmp_path / "a1", behaviour=NeverAnswer()) as slow, \
-            AgentPhone(stack.sip, "3002", p2, workdir=tmp_path / "a2", behaviour=Answer(after_seconds=1.0)) as phone:
+            AgentPhone(stack.sip, "3002", p2, workdir=tmp_path / "a2", behaviour=Answer(after_seconds=1.0, speak=True)) as phone:
         await wait_contact(stack.cli, "3001")
         await wait_contact(stack.cli, "3002")
         await log_in(stack, "3001", "3002")
@@ -131,7 +164,7 @@ async def test_a_caller_keys_1_and_talks_to_an_agent_after_hearing_the_agent_num
         try:
             steps: list[sipp.Step] = [sipp.Pause(2500), sipp.Keys("1"), sipp.Pause(24_000), sipp.HangUp()]
             result = await sipp.call(stack.sip, steps, workdir=tmp_path / "caller", caller="13951112222",
-                                     caller_name="张三", timeout_s=60)
+                                     caller_name="张三", timeout_s=60, hear=True)
             assert result.ok, result.output
             [row] = await stack.wait_for_calls(1, caller="13951112222", timeout=30)
         finally:
@@ -154,7 +187,15 @@ async def test_a_caller_keys_1_and_talks_to_an_agent_after_hearing_the_agent_num
     # The caller heard the agent's number before the conversation.
     [intro] = [d for d in events(detail, "announcement") if d["kind"] == "agent_number"]
     assert intro["text"] == agent_intro_text("3002") == "三零零二号话务员为您服务。"
-    assert prompt_path(intro["text"], stack.settings.sounds_dir, voice=VOICE).with_suffix(".wav").exists()
+    # ...and the announcement's audio reached the caller whole and at its level; the one of the agent who
+    # rang first (三零零幺号…, one syllable apart) is not what it heard. After it, the agent's voice (its
+    # phone speaks sip-tester's sample from its answer on; Asterisk passes it only once they are bridged).
+    assert result.heard is not None
+    [said] = heard.check(result.heard, [heard.Prompt.of(intro["text"], stack.settings.sounds_dir, name="3002's intro")])
+    assert heard.speech_heard(result.heard, after=said.end) > 0.5
+    await ensure_prompt(agent_intro_text("3001"), stack.settings.sounds_dir)
+    with pytest.raises(heard.NotHeard, match="not heard"):
+        heard.check(result.heard, [heard.Prompt.of(agent_intro_text("3001"), stack.settings.sounds_dir)])
     types = [e["type"] for e in detail["timeline"]]
     for before, after in (("queue_entered", "agent_ringing"), ("agent_answered", "announcement"),
                           ("announcement", "bridged"), ("bridged", "talk_started"), ("talk_started", "talk_ended"),
@@ -233,16 +274,9 @@ async def test_a_repeat_caller_with_an_open_ticket_is_served_before_an_earlier_c
     await api(stack, "POST", "/agents/3007/login")  # no phone yet: both callers wait
     steps: list[sipp.Step] = [sipp.Pause(2500), sipp.Keys("1"), sipp.ExpectHangup(90_000)]
     plain = asyncio.ensure_future(sipp.call(stack.sip, steps, workdir=tmp_path / "c1", caller="13911115551", timeout_s=100))
-    await asyncio.sleep(2.0)
+    await waiting(stack, 1)  # the plain caller is in line first
     repeat = asyncio.ensure_future(sipp.call(stack.sip, steps, workdir=tmp_path / "c2", caller="13911115552", timeout_s=100))
-    deadline = time.monotonic() + 30
-    while True:
-        board = await api(stack, "GET", "/wallboard")
-        [general] = [q for q in board["queues"] if q["name"] == "general"]
-        if general["waiting"] == 2:
-            break
-        assert time.monotonic() < deadline, board
-        await asyncio.sleep(0.5)
+    general = await waiting(stack, 2)
     # The wallboard masks the callers' numbers and shows the repeat caller first.
     assert [c["caller"] for c in general["callers"]] == ["139****5552", "139****5551"]
     async with AgentPhone(stack.sip, "3007", password, workdir=tmp_path / "a7",
@@ -268,17 +302,13 @@ async def test_waiting_callers_keep_their_order_across_a_daemon_restart(queue_da
     await api(stack, "POST", "/agents/3004/login")
     steps: list[sipp.Step] = [sipp.Pause(2500), sipp.Keys("1"), sipp.ExpectHangup(90_000)]
     first = asyncio.ensure_future(sipp.call(stack.sip, steps, workdir=tmp_path / "c1", caller="13911114441", timeout_s=100))
-    await asyncio.sleep(1.5)
+    await waiting(stack, 1)
     second = asyncio.ensure_future(sipp.call(stack.sip, steps, workdir=tmp_path / "c2", caller="13911114442", timeout_s=100))
-    deadline = time.monotonic() + 30
-    while True:
-        board = await api(stack, "GET", "/wallboard")
-        if [q["waiting"] for q in board["queues"] if q["name"] == "general"] == [2]:
-            break
-        assert time.monotonic() < deadline, board
-        await asyncio.sleep(0.5)
+    await waiting(stack, 2)
     await stack.stop_daemon()  # SIGTERM: waiting callers stay parked with their music
-    await asyncio.sleep(1)
+    # Asterisk holds both still, in the Stasis app, with the daemon gone.
+    await asterisk_holds(stack, lambda chans: {c.caller for c in chans if c.app == "Stasis"} >= {"13911114441", "13911114442"},
+                         "both callers parked in Stasis")
     await stack.start_daemon()
     async with AgentPhone(stack.sip, "3004", password, workdir=tmp_path / "a4",
                           behaviour=Answer(after_seconds=0.5, talk_seconds=5)) as phone:
@@ -333,7 +363,10 @@ async def test_a_conversation_goes_on_across_a_daemon_restart(queue_daemon: Stac
             assert time.monotonic() < deadline
             await asyncio.sleep(0.3)
         await stack.stop_daemon()  # SIGTERM while they talk: the bridge stays up
-        await asyncio.sleep(1)
+        bridge = f"call-{row['id']}"
+        await asterisk_holds(stack, lambda chans: {c.caller for c in chans if c.bridge == bridge} >= {"13951119999"}
+                             and any(c.name.startswith("PJSIP/3009-") for c in chans if c.bridge == bridge),
+                             f"the caller and agent 3009 in bridge {bridge} with the daemon gone")
         await stack.start_daemon()
         result = await caller
         assert result.ok, result.output

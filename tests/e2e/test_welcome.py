@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import io
 from datetime import datetime
 from pathlib import Path
 
-from harness import sipp
+from callcore.prompts.system import SYSTEM_PROMPTS
+from harness import heard, sipp
 from harness.stack import Stack
+from tests.polling import until
 
 
 async def test_welcome_call_is_answered_and_stored_with_its_timeline(daemon: Stack, sipp_dir: Path) -> None:
-    result = await sipp.call(daemon.sip, [sipp.ExpectHangup(20_000)], workdir=sipp_dir, caller="13911112222", caller_name="李四")
+    result = await sipp.call(daemon.sip, [sipp.ExpectHangup(20_000)], workdir=sipp_dir, caller="13911112222",
+                             caller_name="李四", hear=True)
     assert result.ok, result.output
+    # The caller heard the whole welcome, as loud as it was synthesized: the audio that reached it.
+    assert result.heard is not None
+    heard.check(result.heard, [heard.Prompt.of(SYSTEM_PROMPTS["welcome"], daemon.settings.sounds_dir, name="welcome")])
 
     [row] = await daemon.wait_for_calls(1, caller="13911112222")
     detail = await daemon.call_detail(row["id"])
@@ -46,24 +55,32 @@ async def test_caller_hanging_up_during_the_welcome_is_recorded_as_the_callers_h
     assert "prompt_finished" not in [e["type"] for e in detail["timeline"]]
 
 
-async def test_live_stream_shows_the_call_as_it_happens(daemon: Stack, sipp_dir: Path) -> None:
-    import asyncio
-    import io
+def connected_to(port: int) -> bool:
+    """Whether a TCP connection to 127.0.0.1:``port`` is established, from the kernel's table (``/proc/net/tcp``:
+    remote address ``0100007F:<port hex>``, state 01)."""
+    with open("/proc/net/tcp", encoding="ascii") as fh:
+        rows = [line.split() for line in fh.readlines()[1:]]
+    return any(row[2] == f"0100007F:{port:04X}" and row[3] == "01" for row in rows)
 
+
+async def test_live_stream_shows_the_call_as_it_happens(daemon: Stack, sipp_dir: Path) -> None:
     from callcore.tail import tail
 
     out = io.StringIO()
     watcher = asyncio.create_task(
         tail(daemon.api.removesuffix("/api/v1"), daemon.env["CALLCORE_API_TOKEN"], caller="13911114444", out=out)
     )
-    await asyncio.sleep(0.5)
+    # The tail is the API's only client while it runs: its connection is up before the call is placed
+    # (the stream subscribes it as the WebSocket handshake ends, long before a call's first event).
+    await until(lambda: connected_to(int(daemon.env["CALLCORE_API_PORT"])), "the tail's connection to the API", 10)
     result = await sipp.call(daemon.sip, [sipp.ExpectHangup(20_000)], workdir=sipp_dir, caller="13911114444")
     assert result.ok, result.output
-    for _ in range(50):
-        if " ended" in out.getvalue():
-            break
-        await asyncio.sleep(0.1)
-    watcher.cancel()
+    try:
+        await until(lambda: " ended" in out.getvalue(), "the call's end on the stream", 10)
+    finally:
+        watcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watcher
     lines = out.getvalue().splitlines()
     assert [line.split()[3] for line in lines] == ["arrived", "answered", "prompt_started", "prompt_finished", "hangup_requested", "ended"]
     assert all("139****4444" in line for line in lines)
