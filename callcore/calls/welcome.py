@@ -21,7 +21,12 @@ class WelcomeFlow:
 
     async def __call__(self, session: CallSession) -> None:
         await session.answer()
-        if session.resumed:
-            await session.play([sound(self.prompts["resumed"])], name="resumed")
+        await self.apologize(session)
         await session.play([sound(self.prompts["welcome"])], name="welcome", last=True)
         await session.hangup("normal")
+
+    async def apologize(self, session: CallSession) -> None:
+        """Says sorry to a caller a restarted daemon took back: they heard silence while it was away,
+        and what they hear next starts over (the IVR flow uses it too)."""
+        if session.resumed:
+            await session.play([sound(self.prompts["resumed"])], name="resumed")

@@ -38,7 +38,7 @@ class IvrPlugin(Plugin):
         # No valid menu in service: the caller still gets the welcome and a clean goodbye.
         fallback = self.ctx.get(WelcomeFlow)
         if not self.ctx.has(HandoffTarget):
-            return {"inbound": self.service.flow(fallback=fallback)}
+            return {"inbound": self.service.flow(fallback=fallback, apologize=fallback.apologize)}
         target = self.ctx.get(HandoffTarget)  # type: ignore[type-abstract]
         return {"inbound": self.service.flow(fallback=fallback, handoffs=target, on_handoff=target.take,
-                                             resume=target.resume)}
+                                             resume=target.resume, apologize=fallback.apologize)}

@@ -60,6 +60,7 @@ class IvrService:
 
     def flow(self, *, fallback: Callable[[Any], Awaitable[None]] | None = None, handoffs: Handoffs | None = None,
              on_handoff: HandoffHandler | None = None,
-             resume: Callable[[Any], Awaitable[bool]] | None = None) -> Callable[[Any], Awaitable[None]]:
+             resume: Callable[[Any], Awaitable[bool]] | None = None,
+             apologize: Callable[[Any], Awaitable[None]] | None = None) -> Callable[[Any], Awaitable[None]]:
         return ivr_flow(self.registry, sounds_dir=self.settings.sounds_dir, lookup=self.lookup, handoffs=handoffs,
-                        on_handoff=on_handoff, fallback=fallback, resume=resume, menu=MAIN_MENU)
+                        on_handoff=on_handoff, fallback=fallback, resume=resume, apologize=apologize, menu=MAIN_MENU)

@@ -44,13 +44,20 @@ def ivr_flow(
     handoffs: Handoffs | None = None, on_handoff: HandoffHandler | None = None, menu: str = "main",
     fallback: Callable[[Any], Awaitable[None]] | None = None,
     resume: Callable[[Any], Awaitable[bool]] | None = None,
+    apologize: Callable[[Any], Awaitable[None]] | None = None,
 ) -> Callable[[Any], Awaitable[None]]:
-    """A ``Flow`` for ``StasisApp(flow=...)``. Raises nothing of its own; ``CallerHungUp`` propagates."""
+    """A ``Flow`` for ``StasisApp(flow=...)``. Raises nothing of its own; ``CallerHungUp`` propagates.
+
+    A caller a restarted daemon took back goes to ``resume`` (a waiting caller keeps its place in the
+    queue); otherwise they hear ``apologize`` and the menu from the top."""
 
     async def run(session: IvrSession) -> None:
         await session.answer()
-        if getattr(session, "resumed", False) and resume is not None and await resume(session):
-            return
+        if getattr(session, "resumed", False):
+            if resume is not None and await resume(session):
+                return
+            if apologize is not None:
+                await apologize(session)
         args = session.attributes.get("args") or []
         for name, value in route_attributes(list(args)).items():
             session.set_attribute(name, value)
