@@ -40,7 +40,6 @@ import asyncio
 import collections
 import datetime as dt
 import json
-import math
 import os
 import re
 import shutil
