@@ -4,7 +4,8 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from pydub import AudioSegment
+from pydub import AudioSegment, silence
+from pydub.generators import WhiteNoise
 
 from callcore.prompts.audio import read_wav
 from callcore.prompts import synth
@@ -21,7 +22,20 @@ async def test_synthesizes_8khz_mono_16bit_named_by_hash(tmp_path: Path) -> None
     assert base.name == prompt_key("您好，欢迎致电市民热线。", "cmn-latn-pinyin")
     seg = _wav(base)
     assert (seg.frame_rate, seg.channels, seg.sample_width) == (8000, 1, 2)
-    assert len(seg) > 500
+    assert len(seg) > 1500
+    # Speech, not a silent or near-silent file of the right length: loud enough for a phone line, and
+    # sound (above -45 dBFS, pauses under 100 ms bridged) over most of it.
+    assert seg.dBFS > -30 and seg.max_dBFS > -10
+    spoken = sum(end - start for start, end in silence.detect_nonsilent(seg, min_silence_len=100, silence_thresh=-45))
+    assert spoken > 0.6 * len(seg)
+
+
+def test_the_speech_check_refuses_silence_and_hiss() -> None:
+    """The assertions above would fail on what a broken synthesis could leave: silence, or faint noise."""
+    quiet = AudioSegment.silent(duration=3000, frame_rate=8000)
+    assert not quiet.dBFS > -30
+    hiss = WhiteNoise().to_audio_segment(duration=3000, volume=-50).set_frame_rate(8000).set_channels(1)
+    assert not (hiss.dBFS > -30 and hiss.max_dBFS > -10)
 
 
 async def test_cached_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
