@@ -458,7 +458,11 @@ class AgentPhone(_LoggedPhone):
         with open(self._file("screen.log"), "ab") as screen:
             self.proc = await asyncio.create_subprocess_exec(
                 SIPP, f"{host}:{port}", "-sf", str(main), "-oocsf", str(uas),
-                "-i", "127.0.0.1", "-p", str(self.sip_port), "-mp", str(self.media_port), "-rtp_echo",
+                "-i", "127.0.0.1", "-p", str(self.sip_port), "-mp", str(self.media_port),
+                # A phone that speaks sends only its sample, as a real one sends one stream: echoing too
+                # would interleave two RTP streams (two SSRCs) from one port, which Asterisk 22 does not
+                # pass on to the caller (16 does).
+                *(() if getattr(self.behaviour, "speak", False) else ("-rtp_echo",)),
                 "-au", self.number, "-ap", self.password, "-m", "1", "-nostdin",
                 "-trace_msg", "-message_file", str(messages), "-trace_err", "-error_file", str(errors),
                 stdin=asyncio.subprocess.DEVNULL, stdout=screen, stderr=asyncio.subprocess.STDOUT, cwd=self.workdir,
@@ -556,6 +560,14 @@ async def wait_contact(cli: Cli, aor: str, *, status: str | None = "Avail", time
         await asyncio.sleep(0.1)
 
 
+def udp_bound(port: int) -> bool:
+    """Whether a UDP socket is bound to 127.0.0.1:``port`` (or every address), from the kernel's table
+    (``/proc/net/udp``: local address ``0100007F:<port hex>`` or ``00000000:<port hex>``)."""
+    with open("/proc/net/udp", encoding="ascii") as fh:
+        rows = [line.split() for line in fh.readlines()[1:]]
+    return any(row[1] in (f"0100007F:{port:04X}", f"00000000:{port:04X}") for row in rows)
+
+
 class TrunkPhone(_LoggedPhone):
     """The citizens' side of the outbound trunk (``asterisk.outbound_trunk``): one SIPp in server mode
     on the trunk's port that answers every INVITE Asterisk sends as ``behaviour`` says, whatever the
@@ -600,9 +612,12 @@ class TrunkPhone(_LoggedPhone):
                 "-error_file", str(self._file("errors.log")),
                 stdin=asyncio.subprocess.DEVNULL, stdout=screen, stderr=asyncio.subprocess.STDOUT, cwd=self.workdir,
             )
-        await asyncio.sleep(0.3)  # SIPp binds its port
-        if self.proc.returncode is not None:
-            raise AssertionError(f"{self!r} did not start:\n{self.diagnostics()}")
+        # Ready once SIPp has bound its SIP port (an INVITE sent before would be refused by the kernel).
+        deadline = asyncio.get_running_loop().time() + 10
+        while not udp_bound(self.sip_port):
+            if self.proc.returncode is not None or asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"{self!r} did not start:\n{self.diagnostics()}")
+            await asyncio.sleep(0.02)
 
     async def stop(self) -> None:
         if self.proc is not None:
