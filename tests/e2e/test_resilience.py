@@ -91,11 +91,12 @@ async def test_asterisk_restart_the_daemon_reconnects_and_the_next_call_works(iv
 
 async def test_daemon_killed_mid_menu_the_parked_caller_is_resumed_on_restart(ivr_daemon: Stack, sipp_dir: Path) -> None:
     number = "13922220002"
-    # The caller listens and hangs up after 25 s: by then the restarted daemon has taken the call back
-    # and replayed the welcome (7.4 s), and the menu has not yet sent a silent caller to a message.
+    # The caller listens and hangs up after 31 s: by then the restarted daemon has taken the call back,
+    # said sorry (5.7 s) and replayed the welcome (7.4 s), and the menu has not yet sent a silent caller
+    # to a message.
     async with event_stream(ivr_daemon, number) as stream:
         caller = asyncio.create_task(sipp.call(
-            ivr_daemon.sip, [sipp.Pause(25_000), sipp.HangUp()], workdir=sipp_dir, caller=number, timeout_s=60))
+            ivr_daemon.sip, [sipp.Pause(31_000), sipp.HangUp()], workdir=sipp_dir, caller=number, timeout_s=60))
         await stream.next("prompt_started", prompt="welcome.prompt")
         since = log_size(ivr_daemon)
         # Killed the instant the welcome begins: the events just emitted may be only in its write-ahead log.
@@ -117,10 +118,11 @@ async def test_daemon_killed_mid_menu_the_parked_caller_is_resumed_on_restart(iv
     assert row["id"] == active["id"] and detail["channel_id"] == channel.id
     before, after = split_at(detail, "reconciled")
     in_the_menu_when_struck(before)
-    # The same call row, continued: resumed into the menu, whose welcome Asterisk played again.
+    # The same call row, continued: resumed into the menu, the apology first, then the welcome again.
     assert after[0]["data"]["action"] == "resumed"
     assert [e["data"]["menu"] for e in after if e["type"] == "ivr_entered"] == ["main"]
-    assert prompts(after)[0] == "welcome.prompt" and "welcome.prompt" in prompts(after, "prompt_finished")
+    assert prompts(after)[:2] == ["resumed", "welcome.prompt"]
+    assert {"resumed", "welcome.prompt"} <= set(prompts(after, "prompt_finished"))
     assert after[-1]["type"] == "ended"
     [left] = events(detail, "ivr_left")
     assert (left["how"], left["lost"]) == ("caller_hangup", True)
