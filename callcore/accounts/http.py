@@ -20,6 +20,7 @@ from callcore.api.validation import InputModel, Instant
 from callcore.core.errors import Conflict, Unauthorized
 from callcore.core.privacy import mask_phone, scrub
 from callcore.core.identity import ADMINS, ROLES
+from callcore.core.sockets import SessionSockets
 
 log = logging.getLogger(__name__)
 router = Router("/api/v1")
@@ -203,7 +204,8 @@ async def create_user(req: ApiRequest[UserIn, Any]) -> UserOut:
 @router.patch("/admin/users/{user_id}", summary="Change a user", tags=("admin",), body=UserPatch, response=UserOut,
               roles=ADMINS, responses={404: "no such user"})
 async def update_user(req: ApiRequest[UserPatch, Any]) -> UserOut:
-    u = await users.update_user(req.ctx.db, req.path["user_id"], **req.body.model_dump())
+    u = await users.update_user(req.ctx.db, req.path["user_id"], sockets=req.ctx.get(SessionSockets),
+                                **req.body.model_dump())
     return UserOut.of(u)
 
 

@@ -9,6 +9,7 @@ from callcore.accounts import http
 from callcore.accounts.sessions import SessionAuth
 from callcore.api.auth import Authenticator
 from callcore.api.router import Router
+from callcore.core.sockets import SessionSockets
 from callcore.plugin import Plugin
 
 
@@ -18,7 +19,9 @@ class AccountsPlugin(Plugin):
 
     def build(self) -> None:
         hours = self.ctx.settings.tickets.session_hours
-        self.sessions = self.ctx.provide(SessionAuth(self.ctx.db, hours=hours))
+        # The feeds hold their sockets here; the sessions end them (``callcore.core.sockets``).
+        sockets = self.ctx.provide(SessionSockets())
+        self.sessions = self.ctx.provide(SessionAuth(self.ctx.db, hours=hours, sockets=sockets))
         self.ctx.provide(http.LoginFailures())
 
     def routers(self) -> Sequence[Router]:

@@ -1,7 +1,9 @@
 """Login sessions: random bearer tokens of which only the SHA-256 is stored, with an expiry.
 
 ``SessionAuth`` is an authenticator (``authenticate(token) -> Principal | None``): the accounts
-plugin puts it in the API's chain of authenticators, after the admin token.
+plugin puts it in the API's chain of authenticators, after the admin token. A session that ends
+(logged out, or revoked by an admin) ends the live feeds it opened too (``SessionSockets``); the
+feeds notice an expiry themselves, re-authenticating from time to time.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from callcore.accounts.models import User, UserSession
 from callcore.accounts.passwords import verify_async
 from callcore.core.identity import Principal
+from callcore.core.sockets import SessionSockets
 from callcore.store.base import utcnow
 from callcore.store.db import Database
 
@@ -30,14 +33,16 @@ def principal_of(user: User) -> Principal:
 
 
 async def revoke_sessions(session: AsyncSession, user_id: str) -> None:
-    """Revokes every session of the user in the caller's transaction."""
+    """Revokes every session of the user in the caller's transaction; once it is committed, the caller
+    ends the user's feeds (``SessionSockets.end_user``), which would otherwise stay open."""
     await session.execute(update(UserSession).where(UserSession.user_id == user_id).values(revoked=True))
 
 
 class SessionAuth:
-    def __init__(self, db: Database, *, hours: int = 12) -> None:
+    def __init__(self, db: Database, *, hours: int = 12, sockets: SessionSockets | None = None) -> None:
         self.db = db
         self.ttl = timedelta(hours=hours)
+        self.sockets = sockets if sockets is not None else SessionSockets()
 
     async def authenticate(self, token: str) -> Principal | None:
         if len(token) > 200:
@@ -67,5 +72,7 @@ class SessionAuth:
         return token, expires, user
 
     async def logout(self, token: str) -> None:
+        """Revokes the token, then closes the feeds it opened (a feed reopened now finds no session)."""
         async with self.db.session() as s:
             await s.execute(update(UserSession).where(UserSession.token_hash == token_hash(token)).values(revoked=True))
+        self.sockets.end_login(token)

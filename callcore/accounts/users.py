@@ -14,6 +14,7 @@ from callcore.accounts.passwords import hash_password
 from callcore.accounts.sessions import revoke_sessions
 from callcore.core.errors import Conflict, InvalidInput, NotFound
 from callcore.core.identity import HANDLER, ROLES
+from callcore.core.sockets import SessionSockets
 from callcore.store.db import Database
 
 
@@ -46,10 +47,13 @@ async def create_user(db: Database, *, username: str, password: str, role: str, 
 
 async def update_user(db: Database, user_id: str, *, name: str | None = None, role: str | None = None,
                       department_id: str | None = None, active: bool | None = None,
-                      password: str | None = None, mobile: str | None = None) -> User:
+                      password: str | None = None, mobile: str | None = None,
+                      sockets: SessionSockets | None = None) -> User:
     """Changes the fields given (None leaves a field as it is; ``department_id=""`` removes the
     department). When the user's rights change (deactivated, new password, role or department)
-    the user's sessions are revoked in the same transaction: logged out everywhere."""
+    the user's sessions are revoked in the same transaction: logged out everywhere, and, once that is
+    committed, the live feeds they opened (held in ``sockets``) closed."""
+    revoked = False
     async with db.session() as s:
         user = None if "\x00" in user_id else await s.get(User, user_id)
         if user is None:
@@ -68,7 +72,10 @@ async def update_user(db: Database, user_id: str, *, name: str | None = None, ro
             user.password_hash = hash_password(password)
         if active is False or password or role or department_id is not None:
             await revoke_sessions(s, user.id)
-        return user
+            revoked = True
+    if revoked and sockets is not None:
+        sockets.end_user(user.id)
+    return user
 
 
 async def handler_mobiles(s: AsyncSession, department_id: str) -> list[str]:

@@ -1,21 +1,33 @@
-"""The live event stream (WebSocket) that ``callcore tail`` and the console read (C-4)."""
+"""The live event stream (WebSocket) that ``callcore tail`` and the console read (C-4), and the one
+socket loop of every live feed, which closes a feed when the login it opened with ends (issue 11)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
+import logging
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from aiohttp import WSMsgType, web
 from pydantic import BaseModel, ConfigDict, Field
 
-from callcore.api.router import ApiRequest, Router, dump
+from callcore.api.router import AUTH_KEY, ApiRequest, Router, bearer_token, dump
 from callcore.api.validation import InputModel, field_error
 from callcore.core.identity import STREAM_WATCHERS
 from callcore.core.privacy import mask_fields, mask_phone
+from callcore.core.sockets import SESSION_ENDED, SessionSockets
+from callcore.store.db import OUTAGE_ERRORS
 
+log = logging.getLogger(__name__)
 router = Router("/api/v1")
+# How often an open feed authenticates its login again: an expiry is noticed within this (a logout
+# or an admin's revocation closes the feed at once, through ``SessionSockets``).
+RECHECK_SECONDS = 60.0
+# The credential a feed opened with when it is not the request's bearer token: the login behind a
+# console socket ticket (``callcore.console``), which the feed is held under and re-checks.
+CREDENTIAL = web.RequestKey("callcore.credential", str)
 
 
 class StreamQuery(InputModel):
@@ -48,6 +60,8 @@ def matches(item: dict[str, Any], q: StreamQuery) -> bool:
 
 
 Relay = Callable[[dict[str, Any]], dict[str, Any] | None]
+# The next item a feed sends (None: nothing this time); it may wait for one.
+Produce = Callable[[], Awaitable[dict[str, Any] | None]]
 
 
 # Every call's events, as they happen: the floor's (and ``callcore tail``'s, with the admin token) only. Agents
@@ -67,30 +81,78 @@ async def stream(req: ApiRequest[Any, StreamQuery]) -> web.WebSocketResponse:
 
 
 async def relay(req: ApiRequest[Any, Any], view: Relay, *, topic: str | None = None) -> web.WebSocketResponse:
-    """A WebSocket that sends ``view(item)`` for every item published on the event bus, or on its
-    ``topic`` (None: not sent), until the client closes; the one bus-to-socket loop of every feed."""
+    """A feed that sends ``view(item)`` for every item published on the event bus, or on its ``topic``
+    (None: not sent): the one bus-to-socket loop of every feed."""
+    async with req.ctx.bus.subscribe(topic) as sub:
+
+        async def next_item() -> dict[str, Any] | None:
+            return view(await sub.get())
+
+        return await feed(req, next_item)
+
+
+async def feed(req: ApiRequest[Any, Any], produce: Produce) -> web.WebSocketResponse:
+    """A WebSocket that sends each item ``produce`` returns (None: nothing to send), until the client
+    closes it or the login it opened with ends: then it closes with ``SESSION_ENDED``. A feed is
+    authenticated once, when it opens; ending a login (``SessionSockets``) closes its feeds at once,
+    and each feed authenticates its login again every ``RECHECK_SECONDS`` to notice an expiry."""
     ws = web.WebSocketResponse(heartbeat=20)
     if not ws.can_prepare(req.raw).ok:
         raise field_error("Upgrade", "header", "须以 WebSocket 方式连接", "a WebSocket upgrade is required")
     await ws.prepare(req.raw)
-    bus = req.ctx.bus
-    async with bus.subscribe(topic) as sub:
+    credential = req.raw.get(CREDENTIAL) or bearer_token(req.raw)
+    loop = asyncio.get_running_loop()
+    with _held(req, credential) as ended:
         reader = asyncio.ensure_future(ws.receive())
+        ending = asyncio.ensure_future(ended.wait())
+        getter: asyncio.Future[dict[str, Any] | None] | None = None
+        recheck_at = loop.time() + RECHECK_SECONDS
         try:
             while not ws.closed:
-                getter = asyncio.ensure_future(sub.get())
-                done, _ = await asyncio.wait({getter, reader}, return_when=asyncio.FIRST_COMPLETED)
+                if getter is None:
+                    getter = asyncio.ensure_future(produce())
+                waiting: set[asyncio.Future[Any]] = {getter, reader, ending}
+                done, _ = await asyncio.wait(waiting, timeout=max(0.0, recheck_at - loop.time()),
+                                             return_when=asyncio.FIRST_COMPLETED)
+                if ending in done:
+                    await ws.close(code=SESSION_ENDED, message=b"session ended")
+                    break
                 if reader in done:
-                    getter.cancel()
                     msg = reader.result()
                     if msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR):
                         break
                     reader = asyncio.ensure_future(ws.receive())
-                    continue
-                out = view(getter.result())
-                if out is not None:
-                    await ws.send_str(json.dumps(dump(out), ensure_ascii=False))
+                if getter in done:
+                    out, getter = getter.result(), None
+                    if out is not None:
+                        await ws.send_str(json.dumps(dump(out), ensure_ascii=False))
+                if credential is not None and loop.time() >= recheck_at:
+                    if not await _still_valid(req, credential):
+                        await ws.close(code=SESSION_ENDED, message=b"session ended")
+                        break
+                    recheck_at = loop.time() + RECHECK_SECONDS
         finally:
-            reader.cancel()
+            for pending in (reader, ending, getter):
+                if pending is not None:
+                    pending.cancel()
             await ws.close()
     return ws
+
+
+def _held(req: ApiRequest[Any, Any], credential: str | None) -> AbstractContextManager[asyncio.Event]:
+    """The feed held under its login while it is open: an event set when the login ends. Without the
+    accounts capability (or a credential) there is no login to end: an event nothing sets."""
+    if credential is None or not req.ctx.has(SessionSockets):
+        return nullcontext(asyncio.Event())
+    return req.ctx.get(SessionSockets).hold(user_id=req.user.user_id, credential=credential)
+
+
+async def _still_valid(req: ApiRequest[Any, Any], credential: str) -> bool:
+    """Whether the feed's login still authenticates as its user; a database outage is not an end
+    (every console would go back to its login page): the next check asks again."""
+    try:
+        now = await req.raw.app[AUTH_KEY].authenticate(credential)
+    except OUTAGE_ERRORS as exc:
+        log.warning("feed of %s: login not re-checked, database unavailable: %s", req.user.user_id, exc)
+        return True
+    return now is not None and now.user_id == req.user.user_id

@@ -7,7 +7,8 @@ The feeds and the audio themselves are the queues' and the recordings' handlers,
 ticket holder's principal, after the same role check their own routes declare: the console adds
 a way in, not a second implementation or a wider audience. A ticket is only as good as the login
 that asked for it: each use authenticates that bearer token again (``_holder``), so logging out
-ends the session's tickets too.
+ends the session's tickets too, and a feed a ticket opened is held under that login, so it closes
+when the login ends.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, Field
 
+from callcore.api import stream
 from callcore.api.router import AUTH_KEY, ApiRequest, Handler, Reply, Router, bearer_token
 from callcore.api.validation import InputModel
 from callcore.console.assets import ConsoleAssets
@@ -152,12 +154,15 @@ def _roles_of(handler: Handler) -> frozenset[str] | None:
 
 
 async def _as_ticket_holder(req: ApiRequest[Any, SocketQuery], handler: Handler) -> web.StreamResponse:
-    principal = await _holder(req, req.ctx.get(SocketTickets).redeem(req.query.ticket))
-    if principal is None:
+    grant = req.ctx.get(SocketTickets).redeem(req.query.ticket)
+    principal = await _holder(req, grant)
+    if grant is None or principal is None:
         raise Unauthorized("invalid, used or expired socket ticket, or its login ended")
     roles = _roles_of(handler)
     if roles is not None and principal.role not in roles:
         raise Forbidden(f"role {principal.role!r} may not open this feed")
+    # The feed is the login's: held under its token, it closes when that login ends (``stream.feed``).
+    req.raw[stream.CREDENTIAL] = grant.credential
     inner = ApiRequest(raw=req.raw, principal=principal, body=req.body, query=req.query, path=req.path)
     result = await handler(inner)
     if not isinstance(result, web.StreamResponse):

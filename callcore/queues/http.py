@@ -4,16 +4,15 @@ pops (T-8), a call's screen pop by id, and the supervisors' wallboard (REST and 
 from __future__ import annotations
 
 import asyncio
-import json
 from datetime import datetime
 from typing import Any, Literal
 
-from aiohttp import WSMsgType, web
+from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from callcore.api.router import ApiRequest, Reply, Router, dump
-from callcore.api.stream import relay
+from callcore.api.router import ApiRequest, Reply, Router
+from callcore.api.stream import feed, relay
 from callcore.api.validation import InputModel
 from callcore.calls.models import Call
 from callcore.core.errors import Forbidden, NotFound
@@ -268,20 +267,14 @@ async def get_wallboard(req: ApiRequest[Any, Any]) -> dict[str, Any]:
 @router.get("/wallboard/stream", summary="The wallboard, live (WebSocket: a snapshot every second)",
             tags=("supervision",), websocket=True, response=WallboardOut, roles=WALLBOARD_READERS)
 async def wallboard_stream(req: ApiRequest[Any, Any]) -> web.WebSocketResponse:
-    ws = web.WebSocketResponse(heartbeat=20)
-    await ws.prepare(req.raw)
     board = req.ctx.get(Wallboard)
-    reader = asyncio.ensure_future(ws.receive())
-    try:
-        while not ws.closed:
-            await ws.send_str(json.dumps(dump(await board.snapshot()), ensure_ascii=False))
-            done, _ = await asyncio.wait({reader}, timeout=WALLBOARD_PERIOD)
-            if reader in done:
-                msg = reader.result()
-                if msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR):
-                    break
-                reader = asyncio.ensure_future(ws.receive())
-    finally:
-        reader.cancel()
-        await ws.close()
-    return ws
+    first = True
+
+    async def next_snapshot() -> dict[str, Any]:
+        nonlocal first
+        if not first:
+            await asyncio.sleep(WALLBOARD_PERIOD)
+        first = False
+        return await board.snapshot()
+
+    return await feed(req, next_snapshot)

@@ -1,8 +1,14 @@
 // A live feed over a WebSocket the browser may open: ask for a one-time ticket with the bearer
 // token (a browser WebSocket cannot send headers), open the socket with it, and reopen after a
-// drop with a growing pause. Messages are JSON.
+// drop with a growing pause. Messages are JSON. When the login ends (logged out elsewhere, expired,
+// the user disabled or changed by an admin) the daemon closes the feed with SESSION_ENDED: the
+// session ends here too, the page goes to the login (App.vue), and the feed is not reopened.
 import { ref, type Ref } from 'vue'
-import { post } from './api'
+import { ApiError, post } from './api'
+import { session } from './session'
+
+// The daemon's close code for a feed whose login ended (callcore.core.sockets.SESSION_ENDED).
+export const SESSION_ENDED = 4401
 
 export interface Feed {
   connected: Ref<boolean>
@@ -35,12 +41,20 @@ export function openFeed(path: string, onMessage: (data: any) => void): Feed {
           /* a frame that is not JSON is not ours */
         }
       }
-      ws.onclose = () => {
+      ws.onclose = (ev: CloseEvent) => {
         connected.value = false
+        if (closed) return
+        if (ev.code === SESSION_ENDED) {
+          closed = true
+          session.expire()
+          return
+        }
         retry()
       }
-    } catch {
-      retry()
+    } catch (e) {
+      // A refused ticket is an ended login: api.ts has ended the session, the page goes to the login.
+      if (e instanceof ApiError && e.status === 401) closed = true
+      else retry()
     }
   }
 

@@ -22,6 +22,7 @@ from playwright.async_api import Browser, Page
 
 from harness.browser import ROOT, build_console, chromium, new_page
 from harness.stack import Stack
+from tests.console.helpers import start_daemon, stop_daemon
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -57,6 +58,16 @@ def stack(tmp_path_factory: pytest.TempPathFactory, console_dist: Path) -> Itera
         pool.submit(asyncio.run, s.start_asterisk()).result()
         yield s
         pool.submit(asyncio.run, s.stop_asterisk()).result()
+
+
+@pytest.fixture
+async def daemon(stack: Stack, tmp_path: Path) -> AsyncIterator[Stack]:
+    """The daemon on the session's stack, with the shipped menu and an empty queue, for one test."""
+    await start_daemon(stack, tmp_path, [])
+    try:
+        yield stack
+    finally:
+        await stop_daemon(stack)
 
 
 @pytest.fixture

@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import io
 import secrets
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-import pytest
 from openpyxl import load_workbook
 from playwright.async_api import Page, expect
 
@@ -19,19 +17,10 @@ from callcore.store.db import Database
 from harness.browser import api, console_url
 from harness.stack import Stack
 from tests.console.conftest import Pages
-from tests.console.helpers import PASSWORD, department, field, log_in, pick, start_daemon, stop_daemon, user
+from tests.console.helpers import PASSWORD, department, field, log_in, pick, user
 
 BEIJING = timezone(timedelta(hours=8))
 ADMIN_PAGES = ("用户管理", "承办单位", "诉求类别", "工作日历", "IVR 菜单", "队列与坐席")
-
-
-@pytest.fixture
-async def daemon(stack: Stack, tmp_path: Path) -> AsyncIterator[Stack]:
-    await start_daemon(stack, tmp_path, [])
-    try:
-        yield stack
-    finally:
-        await stop_daemon(stack)
 
 
 async def admin_page(stack: Stack, pages: Pages, menu_item: str) -> Page:
@@ -118,14 +107,21 @@ async def test_an_admin_creates_a_department_and_a_user_of_it_moves_the_user_res
     await expect(page.locator("[data-test=user-notice]")).to_contain_text(f"用户 {username} 的新密码")
     person = await pages.open("user")
     await log_in(person, stack, username, "intake")
+    # The user watches the wallboard: a live feed over a WebSocket, opened with a socket ticket.
+    tickets: list[str] = []
+    person.on("request", lambda r: tickets.append(r.url) if r.url.endswith("/console/socket-tickets") else None)
+    await person.locator(".el-menu").get_by_text("监控大屏", exact=True).click()
+    await expect(person.locator("[data-test=live]")).to_have_text("实时")
 
-    # Disabled: the account is inactive and its session is gone.
+    # Disabled: the account is inactive and its session is gone; the daemon closes the user's feed
+    # (4401), and the page goes to the login by itself, without asking to reopen the feed.
     await row.locator("[data-test=toggle-user]").click()
     await page.locator(".el-message-box").get_by_role("button", name="确定").click()
     await expect(row.locator(".el-tag")).to_have_text("停用")
     assert next(u for u in await api(stack, "GET", "/admin/users") if u["username"] == username)["active"] is False
-    await person.reload()
     await person.wait_for_url(f"{console_url(stack, 'login')}**")
+    await expect(person.get_by_text("登录已失效，请重新登录")).to_be_visible()
+    assert len(tickets) == 1, tickets
 
 
 async def sms_mobiles(stack: Stack, department_id: str) -> list[str]:
@@ -307,3 +303,19 @@ async def test_an_agent_sees_no_admin_page_in_the_menu_nor_by_address(daemon: St
     await page.goto(console_url(stack, "admin/users"))
     await page.wait_for_url(console_url(stack, "agent"))
     await expect(page.locator("[data-test=user-table]")).to_have_count(0)
+
+
+async def test_a_supervisor_who_logs_out_from_the_wallboard_sees_the_login_page_and_no_expiry(
+        daemon: Stack, pages: Pages) -> None:
+    """Logging out ends the login, and the daemon closes its feed (4401): the page leaves first, so
+    the person who chose to leave is not told their login expired."""
+    stack = daemon
+    supervisor = await user(stack, "supervisor", name="班长孙")
+    page = await pages.open("supervisor")
+    await log_in(page, stack, supervisor, "wallboard")
+    await expect(page.locator("[data-test=live]")).to_have_text("实时")
+    await page.get_by_role("button", name="退出登录").click()
+    await page.wait_for_url(f"{console_url(stack, 'login')}**")
+    await expect(page.get_by_role("button", name="登录")).to_be_visible()
+    await expect(page.get_by_text("登录已失效，请重新登录")).to_have_count(0)
+    assert await page.evaluate("sessionStorage.getItem('callcore.session')") is None

@@ -5,29 +5,17 @@ checked in the page, in the ticket's history and in what the API stored."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from playwright.async_api import Locator, Page, expect
 
 from harness.browser import api, console_url
 from harness.stack import Stack
 from tests.console.conftest import Pages
-from tests.console.helpers import (citizen_number, department, field, log_in, pick, start_daemon, stop_daemon, token,
-                                   user)
+from tests.console.helpers import citizen_number, department, field, log_in, pick, token, user
 
 STEPS = ("pause", "resume", "reclassify", "correct", "instruct")
-
-
-@pytest.fixture
-async def daemon(stack: Stack, tmp_path: Path) -> AsyncIterator[Stack]:
-    await start_daemon(stack, tmp_path, [])
-    try:
-        yield stack
-    finally:
-        await stop_daemon(stack)
 
 
 async def new_ticket(stack: Stack, *, category: str = "consultation", address: str = "", content: str,
