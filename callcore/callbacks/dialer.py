@@ -9,6 +9,11 @@ trunk (``OutboundDialer``) and the two are bridged and recorded like a queued ca
 busy: the agent is told, and the booking goes back to its place, not offered again before the
 retry gap. Each attempt is one call record (``direction`` callback) and one attempt row.
 
+An agent may also serve a task with their own call (click-to-dial): ``hold`` takes its booking out
+of line, so the dispatcher never dials it at the same time; the try is the same ``attempt`` (the
+same attempt row and outcome, a call record of direction click_to_dial); ``release`` puts the task
+back in line if it is still open.
+
 Tasks are in the store; a restarted daemon books every open one again (``load``).
 """
 
@@ -29,6 +34,7 @@ from callcore.calls import events as ev
 from callcore.calls.journal import CallJournal
 from callcore.calls.outbound import DialResult, OutboundDialer
 from callcore.calls.session import CallSession
+from callcore.core.errors import Conflict, NotFound
 from callcore.prompts.synth import PromptError, ensure_prompt
 from callcore.queues.card import CallerCard
 from callcore.queues.services import QueueService, Ring, Waiter
@@ -47,6 +53,12 @@ NOT_REACHED_TEXT = "市民未能接通，本次回拨结束。"
 SETTLE_SECONDS = 2.0
 
 CardFor = Callable[[str, str], Awaitable[CallerCard]]
+
+
+def task_pop(task: TaskView) -> dict[str, Any]:
+    """What an agent's screen pop says of the task a ring is for (the try, why, since when)."""
+    return {"callback": {"task_id": task.id, "origin": task.origin, "attempt": task.attempts + 1,
+                         "entered_at": task.entered_at.isoformat()}}
 
 
 @dataclass(eq=False)
@@ -157,12 +169,10 @@ class CallbackDialer:
             delay = max(delay, (task.next_attempt_at - self.service.clock()).total_seconds())
         caller = WaitingCaller(call_id=f"callback:{task.id}", queue=settings.name, entered_at=task.entered_at,
                                seq=task.seq, priority=task.priority)
-        pop = {"callback": {"task_id": task.id, "origin": task.origin, "attempt": task.attempts + 1,
-                            "entered_at": task.entered_at.isoformat()}}
-        booking.waiter = self.service.enter(booking, settings, caller, None, kind="callback", pop=pop,
+        booking.waiter = self.service.enter(booking, settings, caller, None, kind="callback", pop=task_pop(task),
                                             not_before=loop.time() + delay)
         booking.serving = asyncio.ensure_future(self._serve(booking, booking.waiter))
-        booking.serving.add_done_callback(functools.partial(self._served, task.id))
+        booking.serving.add_done_callback(functools.partial(self._served, booking))
 
     def task_closed(self, task_id: str) -> None:
         booking = self.bookings.get(task_id)
@@ -170,15 +180,60 @@ class CallbackDialer:
             return
         if booking.waiter.connected is None and booking.serving is not None and booking.waiter.caller.call_id in self.service.waiting:
             # Closed while in line (expired, cancelled): out of the line, its ringing stopped.
-            self.service.leave(booking.waiter, ev.LEFT_SYSTEM)
-            booking.end_record("callback task closed")
-            booking.serving.cancel()
+            self._unbook(booking, "callback task closed")
 
-    def _served(self, task_id: str, _task: object) -> None:
-        self.bookings.pop(task_id, None)
+    def _unbook(self, booking: Booking, why: str) -> None:
+        """Takes a booking waiting in line out of it (its ringing stopped) and stops serving it."""
+        assert booking.waiter is not None and booking.serving is not None
+        self.service.leave(booking.waiter, ev.LEFT_SYSTEM)
+        booking.end_record(why)
+        booking.serving.cancel()
+
+    def _served(self, booking: Booking, _task: object) -> None:
+        if self.bookings.get(booking.task.id) is booking:  # not the hold an agent's own call took since
+            del self.bookings[booking.task.id]
 
     def _settings(self, queue: str) -> QueueSettings | None:
         return self.service.settings(queue) or self.service.settings("general")
+
+    # -- an agent's own call of a task (click-to-dial) ---------------------------------
+    def hold(self, task: TaskView, *, call_id: str, direction: str, attributes: dict[str, Any]) -> Booking:
+        """Takes ``task`` for an agent's own call: out of the line, and booked by nobody else, until
+        ``release``. The booking returned is that call's party; ``attempt`` with it records the try
+        as the dispatcher's are. ``Conflict`` when an agent is being rung for the task or it is being
+        dialled now (by the dispatcher, or another agent's own call holds it)."""
+        booking = self.bookings.get(task.id)
+        if booking is not None:
+            waiter = booking.waiter
+            if (waiter is None or waiter.rings or waiter.connected is not None or waiter.answered.done()
+                    or waiter.caller.call_id not in self.service.waiting):
+                raise Conflict(f"callback task {task.id} is being dialled by another call",
+                               text="该回拨任务正在呼叫中，请稍后再试")
+            self._unbook(booking, "callback task taken by an agent's own call")
+        held = Booking(number=task.number, direction=direction, journal=self.journal, task=task,
+                       attributes=attributes, call_id=call_id)
+        self.bookings[task.id] = held
+        return held
+
+    async def release(self, booking: Booking) -> None:
+        """The agent's own call of a held task is over: the task, if still pending, is back in line
+        at its place, offered again from its next attempt time (the retry gap after a try)."""
+        self.drop(booking)
+        try:
+            task = await self.callbacks.pending(booking.task.id)
+        except (NotFound, Conflict):
+            return  # closed by the try, or meanwhile
+        except OUTAGE_ERRORS as exc:
+            # The store is down: back in line as last known, tried later (a closed task's try ends at once).
+            log.error("callback task %s: not read after an agent's call (%s); trying it again later",
+                      booking.task.id, exc)
+            task = replace(booking.task, next_attempt_at=self.service.clock() + timedelta(seconds=30))
+        self.task_open(task)
+
+    def drop(self, booking: Booking) -> None:
+        """Forgets a hold without putting the task back in line (the daemon stops)."""
+        if self.bookings.get(booking.task.id) is booking:
+            del self.bookings[booking.task.id]
 
     # -- serving one task --------------------------------------------------------------
     async def _serve(self, booking: Booking, waiter: Waiter) -> None:
@@ -188,13 +243,7 @@ class CallbackDialer:
                 waiter.card = await self._card(booking)
             while True:
                 ring = await waiter.answered
-                try:
-                    next_at = await self._attempt(booking, waiter, ring)
-                except OUTAGE_ERRORS as exc:
-                    # The store is down: the attempt is tried again later; the task is not lost.
-                    log.error("callback task %s: attempt not recorded (%s); trying again later", booking.task.id, exc)
-                    self.service.agent_leg_done(ring, talked=False, wrap_up=0.0)
-                    next_at = self.service.clock() + timedelta(seconds=30)
+                next_at = await self.attempt(booking, ring)
                 if next_at is None:
                     return
                 booking.next_record()
@@ -207,10 +256,21 @@ class CallbackDialer:
             booking.end_record("daemon stopped")
             raise
 
-    async def _attempt(self, booking: Booking, waiter: Waiter, ring: Ring) -> datetime | None:
-        """One try: the agent picked up; dial the citizen. When the next try may start (None: done)."""
+    async def attempt(self, booking: Booking, ring: Ring) -> datetime | None:
+        """One try at the task: ``ring``'s agent picked up (rung by the dispatcher for the booking in
+        line, or by their own click-to-dial for a held one); dial the citizen, and record the attempt
+        and its outcome on the task. When the next try may start (None: the task is closed)."""
+        try:
+            return await self._attempt(booking, ring)
+        except OUTAGE_ERRORS as exc:
+            # The store is down: the attempt is tried again later; the task is not lost.
+            log.error("callback task %s: attempt not recorded (%s); trying again later", booking.task.id, exc)
+            self.service.agent_leg_done(ring, talked=False, wrap_up=0.0)
+            return self.service.clock() + timedelta(seconds=30)
+
+    async def _attempt(self, booking: Booking, ring: Ring) -> datetime | None:
         task = booking.task
-        self.service.leave(waiter, ev.LEFT_ANSWERED)
+        self.service.leave(ring.waiter, ev.LEFT_ANSWERED)  # the booking's line (an agent's own ring has none)
         started = await self.callbacks.start_attempt(task.id, call_id=booking.call_id, agent=ring.agent)
         if started is None:  # closed meanwhile (expired, cancelled, reached by another way)
             self.service.agent_leg_done(ring, talked=False, wrap_up=0.0)
@@ -218,12 +278,13 @@ class CallbackDialer:
             return None
         attempt_id, n = started
         booking.task = replace(task, attempts=n - 1)
-        citizen = self.outbound.open(call_id=booking.call_id, number=task.number, direction="callback", arrived=False)
+        citizen = self.outbound.open(call_id=booking.call_id, number=task.number, direction=booking.direction,
+                                     arrived=False)
 
         async def reached() -> None:
             await self.callbacks.reached(task.id, attempt_id, agent=ring.agent)
 
-        result = await self.connect(ring, citizen, waiter.settings, on_answer=reached)
+        result = await self.connect(ring, citizen, ring.waiter.settings, on_answer=reached)
         if result.answered:
             await self.callbacks.finish_attempt(attempt_id)
             return None

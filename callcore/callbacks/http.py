@@ -2,7 +2,8 @@
 
 Numbers are masked in lists whatever the role (A-2); a task's detail shows the whole number to the
 roles that work with phone numbers. Click-to-dial is the agent's own: an agent rings only their
-own phone, supervisors may place a call for any agent.
+own phone, supervisors may place a call for any agent; a click-to-dial may serve a callback task
+(an attempt on it, as the dialer's).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from callcore.api.router import ApiRequest, Router
 from callcore.api.validation import InputModel
@@ -62,7 +63,8 @@ class TaskOut(BaseModel):
     closed_at: datetime | None
     closed_reason: str | None
     agent: str | None
-    tries: list[AttemptOut] = Field(default_factory=list, description="every attempt (in a task's detail)")
+    tries: list[AttemptOut] = Field(default_factory=list, description="every attempt (in a task's detail): the "
+                                    "callback dialer's and agents' click-to-dial with the task (`callback`)")
 
     @classmethod
     def of(cls, t: CallbackTask, *, whole: bool, attempts: list[CallbackAttempt] | None = None) -> TaskOut:
@@ -88,15 +90,28 @@ class CancelIn(InputModel):
 
 
 class OriginateIn(InputModel):
-    number: str = Field(min_length=3, max_length=24, description="the citizen's number (digits)")
+    number: str | None = Field(default=None, min_length=3, max_length=24,
+                               description="the citizen's number (digits); may be left out with `callback` (the "
+                               "task's number is dialled), and if given must be the task's (400 otherwise)")
     ticket_id: str | None = Field(default=None, max_length=36, pattern=ID,
                                   description="the ticket (id or number) this call is about, e.g. a satisfaction "
                                   "callback (W-12): the call and its recording are linked to it")
+    callback: str | None = Field(default=None, max_length=36, pattern=ID,
+                                 description="the callback task (id) this call serves: the task must be pending, not "
+                                 "being dialled by the callback dialer (which leaves it alone meanwhile); the call "
+                                 "is an attempt on the task, listed in its attempts like the dialer's: reached "
+                                 "closes the task, no answer or busy leaves it to the dialer's retries")
+
+    @model_validator(mode="after")
+    def _someone(self) -> OriginateIn:
+        if self.number is None and self.callback is None:
+            raise ValueError("a number or a callback task is needed")
+        return self
 
 
 class OriginateOut(BaseModel):
-    call_id: str
-    agent: str
+    call_id: str = Field(description="the call's record; with `callback`, the call of the task's new attempt")
+    agent: str = Field(description="the agent whose phone rings first")
 
 
 class CallbackFigures(BaseModel):
@@ -146,9 +161,12 @@ async def cancel(req: ApiRequest[CancelIn, Any]) -> dict[str, Any]:
 
 @router.post("/agents/{number}/originate", summary="Click-to-dial: ring the agent's phone, then the citizen",
              tags=("callbacks", "agents"), body=OriginateIn, response=OriginateOut, status=202,
-             roles=FLOOR_MANAGERS | {AGENT})
+             roles=FLOOR_MANAGERS | {AGENT},
+             responses={404: "no such agent, ticket or callback task",
+                        409: "the agent cannot be rung now, or the callback task is closed or being dialled",
+                        503: "no outbound trunk is configured"})
 async def originate(req: ApiRequest[OriginateIn, Any]) -> OriginateOut:
     number, _ = await acting_agent(req)
     call_id = await req.ctx.get(ClickToDial).originate(agent=number, number=req.body.number, who=req.user,
-                                                       ticket=req.body.ticket_id)
+                                                       ticket=req.body.ticket_id, callback=req.body.callback)
     return OriginateOut(call_id=call_id, agent=number)

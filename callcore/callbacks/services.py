@@ -227,6 +227,19 @@ class CallbackService:
             return [TaskView.of(t) for t in rows]
 
     # -- reading -----------------------------------------------------------------------
+    async def pending(self, task_id: str) -> TaskView:
+        """The task as it waits for its next attempt (an agent's own call may serve it now):
+        ``NotFound``, or ``Conflict`` when it is closed or an attempt at it is under way."""
+        async with self.db.session() as s:
+            task = await s.get(CallbackTask, task_id)
+            if task is None:
+                raise NotFound(f"no callback task {task_id}", text="回拨任务不存在")
+            if task.status == "dialling":
+                raise Conflict(f"callback task {task_id} is being dialled", text="该回拨任务正在呼叫中，请稍后再试")
+            if task.status not in OPEN:
+                raise Conflict(f"callback task {task_id} is already {task.status}", text="回拨任务已结束，不能再回拨")
+            return TaskView.of(task)
+
     async def get(self, task_id: str) -> tuple[CallbackTask, list[CallbackAttempt]]:
         async with self.db.session() as s:
             task = await s.get(CallbackTask, task_id)

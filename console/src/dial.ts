@@ -21,6 +21,10 @@ export function wholeNumber(n: string | null | undefined): boolean {
 
 export interface Originated { call_id: string; agent: string }
 
-export function originate(number: string, ticketId?: string | null): Promise<Originated> {
-  return post<Originated>(`/agents/${dialAgent.value}/originate`, { number, ticket_id: ticketId || undefined })
+// With ``callbackId`` the call serves that callback task (an attempt on it): the API dials the task's
+// own number, so none is sent.
+export function originate(number: string, ticketId?: string | null, callbackId?: string | null): Promise<Originated> {
+  const ticket_id = ticketId || undefined
+  return post<Originated>(`/agents/${dialAgent.value}/originate`,
+    callbackId ? { callback: callbackId, ticket_id } : { number, ticket_id })
 }

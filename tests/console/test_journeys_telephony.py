@@ -203,8 +203,13 @@ async def test_click_to_dial_refusals_read_in_chinese_and_nothing_rings_and_a_ti
     await row.click()
     await expect(page.locator("[data-test=callback-number]")).to_have_text(task_number)
     await expect(page.locator("[data-test=callback-cancel]")).to_have_count(0)  # an agent does not cancel
-    await page.locator(".el-drawer [data-test=call]").click()
+    async with page.expect_request(lambda r: r.method == "POST" and r.url.endswith("/agents/5004/originate")) as sent:
+        await page.locator(".el-drawer [data-test=call]").click()
+    # The call serves the task (an attempt on it): the task is sent, and the API dials the task's own number.
+    assert (await sent.value).post_data_json == {"callback": task_id}
     await expect(page.locator(".el-message.call-error")).to_contain_text("当前不能外呼")
+    task = await api(stack, "GET", f"/callbacks/{task_id}")
+    assert task["status"] == "pending" and task["tries"] == []  # refused before anything rang: no attempt
     assert len(await stack.calls(limit=500)) == calls_before + 1  # the stored recording's call; nothing rang
 
 
