@@ -6,11 +6,11 @@ logged in). ``--concurrent N`` agents; N callers are placed at ``--cps`` (a rate
 responsive while it also carries the calls already talking), each keys 1 into the general queue, is
 answered, hears the agent's number and talks until the agent hangs up ``--talk`` seconds after
 answering. ``--talk`` defaults to the ramp (N / cps) plus ``--seconds`` plus 10 s, so all N calls
-talk at the same time for about ``--seconds``. Every conversation is recorded by the daemon on its
-bridge over ARI, as in production.
+talk at the same time for about ``--seconds``. Every conversation is recorded by the daemon (MixMonitor on
+the caller's channel, over AMI), as in production.
 
-Audio flows both ways: each caller plays sip-tester's A-law sample (``harness.sipp.Speak``, one
-~7 s pcap after another) for the length of the talk, and the agent pool runs with SIPp's
+Audio flows both ways: each caller sends sip-tester's A-law sample (``harness.sipp.Speak``, repeated as
+one RTP stream) from its key until the hotline hangs up, and the agent pool runs with SIPp's
 ``-rtp_echo``, so every agent's phone sends back what it hears. (The post-call survey is switched
 off: it would keep callers on the line after the recording ends; ``--survey`` keeps it.)
 
@@ -43,7 +43,6 @@ import asyncio
 import collections
 import datetime as dt
 import math
-import struct
 import sys
 import time
 import warnings
@@ -73,7 +72,6 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
     import audioop  # the frames' loudness in C (deprecated in 3.11, gone in 3.13: then numpy or pydub)
 
-SPEECH_PCAP = scenarios.PCAPS / "g711a.pcap"  # what harness.sipp.Speak plays
 # A 20 ms frame of 16-bit audio whose RMS is above this is sound, not (near) digital silence.
 SILENCE_RMS = 64
 GOAL_SECONDS = 1.0
@@ -81,26 +79,13 @@ GOAL_SECONDS = 1.0
 
 # -- the callers' script -----------------------------------------------------------------------------
 
-def pcap_seconds(path: Path) -> float:
-    """The time from the first to the last packet of a pcap file (classic format, either byte order)."""
-    data = path.read_bytes()
-    order = "<" if data[:4] == b"\xd4\xc3\xb2\xa1" else ">"
-    stamps: list[float] = []
-    offset = 24
-    while offset + 16 <= len(data):
-        sec, usec, included, _ = struct.unpack(order + "IIII", data[offset:offset + 16])
-        stamps.append(sec + usec / 1e6)
-        offset += 16 + included
-    return stamps[-1] - stamps[0] if len(stamps) > 1 else 0.0
-
-
 def caller_steps(args: argparse.Namespace, talk: float) -> list[scenarios.Step]:
-    """The key into the queue, then the caller speaking (the sample again and again) for ``talk``
-    less 3 s: the agent's BYE comes ``talk`` s after it answered, at the earliest 0.5 s after the key,
-    and SIPp takes a BYE that arrives during a pause for an unexpected message (a failed call)."""
-    sample_ms = int(pcap_seconds(SPEECH_PCAP) * 1000) + 50
-    plays = 0 if args.silent else max(0, int((talk - 3.0) * 1000) // sample_ms)
-    return [*key_steps(args), *(scenarios.Speak(sample_ms) for _ in range(plays))]
+    """The key into the queue, then the caller speaking (the sample repeated as one stream) until the
+    hotline hangs up, as a phone sends RTP for the whole call: ``talk`` plus the longest wait and the
+    agent-number prompt before it (the stream is cut when the call ends)."""
+    if args.silent:
+        return key_steps(args)
+    return [*key_steps(args), scenarios.Speak(int((talk + 60.0) * 1000), wait=False)]
 
 
 # -- what is sampled while the calls run -------------------------------------------------------------
@@ -429,8 +414,8 @@ async def recorded(args: argparse.Namespace, stack: Stack, run_dir: Path) -> int
     print(f"  {n} agents ({agents.numbers[0]}..{agents.numbers[-1]}) made in {agents.made_s:.1f} s; each answers after"
           f" {args.answer_after} s and hangs up {args.talk:g} s later (the agent-number prompt, {intro[0]:.1f}-{intro[1]:.1f} s,"
           f" plays first); phones {'silent' if args.silent else 'echo the audio they get (-rtp_echo)'}", flush=True)
-    print(f"  {n} callers at {args.cps:g} CPS ({ramp:.0f} s ramp), each speaking {speaking:.0f} s (sip-tester's A-law"
-          f" sample, {len([s for s in steps if isinstance(s, scenarios.Speak)])} plays); expected overlap of all {n}:"
+    print(f"  {n} callers at {args.cps:g} CPS ({ramp:.0f} s ramp), each speaking until hung up (sip-tester's A-law"
+          f" sample repeated as one stream, up to {speaking:.0f} s); expected overlap of all {n}:"
           f" ~{args.talk - ramp - intro[1]:.0f} s; post-call survey {'on' if args.survey else 'off'}", flush=True)
     daemon_pid, asterisk_pid = await start_stack(stack)
     api = Api(stack)

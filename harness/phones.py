@@ -12,7 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from harness.sipp import DTMF_PCAPS, PCAPS, SIPP, free_udp_pair
+from harness.sipp import DTMF_PCAPS, PCAPS, SIPP, free_udp_pair, speech_pcap
 
 # -- agent phones ---------------------------------------------------------------------------------
 #
@@ -31,8 +31,8 @@ class Answer:
 
     Without ``talk_seconds`` the phone waits for Asterisk's BYE; with it, the phone hangs up
     (sends BYE) that long after the ACK unless Asterisk's BYE comes first. A CANCEL while it
-    still rings is answered as ``NeverAnswer`` does. ``speak`` plays sip-tester's A-law sample
-    (7 s of speech) from the phone's RTP port once answered.
+    still rings is answered as ``NeverAnswer`` does. ``speak`` sends speech (sip-tester's A-law
+    sample, repeated) from the phone's RTP port once answered, for ``talk_seconds`` (else 7 s).
     """
 
     after_seconds: float = 1.0
@@ -201,7 +201,9 @@ def agent_scenario(number: str, behaviour: Behaviour) -> str:
             '  <recv request="ACK"/>',
         ]
         if behaviour.speak:
-            body.append(f'  <nop><action><exec play_pcap_audio="{PCAPS / "g711a.pcap"}"/></action></nop>')
+            # A phone sends RTP for the whole call: the sample, repeated, for as long as it talks.
+            speech = speech_pcap(int(1000 * (behaviour.talk_seconds or 0.0)) or 7080)
+            body.append(f'  <nop><action><exec play_pcap_audio="{speech}"/></action></nop>')
         if behaviour.key is not None:
             body.append(f'  <pause milliseconds="{int(behaviour.key_after_seconds * 1000)}"/>')
             body.append(f'  <nop><action><exec play_pcap_audio="{PCAPS / DTMF_PCAPS[behaviour.key]}"/></action></nop>')

@@ -24,6 +24,43 @@ from harness.heard import RtpSink, pcm, write_wav
 SIPP = shutil.which("sipp") or "/usr/bin/sipp"
 PCAPS = Path("/usr/share/sip-tester")
 _ports = itertools.count(0)
+# sip-tester's A-law speech sample: 236 RTP packets of 30 ms (7.08 s).
+SPEECH_SAMPLE = PCAPS / "g711a.pcap"
+_PCAP_HEADER, _RECORD_HEADER = 24, 16
+
+
+def speech_pcap(ms: int) -> Path:
+    """sip-tester's speech sample repeated to last ``ms`` milliseconds, as one stream: RTP sequence
+    numbers and timestamps run on across the repeats (a phone sends one continuous stream for the whole
+    call; replaying the sample would send its numbers again). Written once per length, then reused."""
+    out = Path(os.environ.get("TMPDIR", "/tmp")) / "callcore-pcaps" / f"speech-{ms}.pcap"
+    if out.exists():
+        return out
+    data = SPEECH_SAMPLE.read_bytes()
+    packets: list[bytes] = []
+    offset = _PCAP_HEADER
+    while offset < len(data):
+        length = int.from_bytes(data[offset + 8:offset + 12], "little")
+        packets.append(data[offset + _RECORD_HEADER:offset + _RECORD_HEADER + length])
+        offset += _RECORD_HEADER + length
+    ip = 14  # Ethernet
+    udp = ip + (packets[0][ip] & 0x0F) * 4
+    rtp = udp + 8
+    step_ms = 1000 * (len(packets[0]) - rtp - 12) // 8000  # A-law: one byte a sample at 8 kHz
+    records = [data[:_PCAP_HEADER]]
+    for i in range(max(1, ms // step_ms)):
+        packet = bytearray(packets[i % len(packets)])
+        packet[udp + 6:udp + 8] = b"\0\0"  # no UDP checksum (allowed over IPv4): the header changes
+        packet[rtp + 2:rtp + 4] = (i & 0xFFFF).to_bytes(2, "big")
+        packet[rtp + 4:rtp + 8] = (i * step_ms * 8 & 0xFFFFFFFF).to_bytes(4, "big")
+        at_us = i * step_ms * 1000
+        records.append(b"".join(((at_us // 1_000_000).to_bytes(4, "little"), (at_us % 1_000_000).to_bytes(4, "little"),
+                                 len(packet).to_bytes(4, "little"), len(packet).to_bytes(4, "little"), bytes(packet))))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_suffix(f".{os.getpid()}.part")
+    partial.write_bytes(b"".join(records))
+    partial.replace(out)
+    return out
 
 
 @dataclass(frozen=True)
@@ -46,9 +83,12 @@ class Keys:
 
 @dataclass(frozen=True)
 class Speak:
-    """Sends audio (sip-tester's A-law sample) for about ``ms`` milliseconds."""
+    """Sends audio (sip-tester's A-law sample, repeated: ``speech_pcap``) for ``ms`` milliseconds. With
+    ``wait`` False the next step starts at once while the audio goes on, as a phone keeps sending RTP
+    while it waits for the far end to hang up (a pause would take the BYE for an unexpected message)."""
 
     ms: int = 3000
+    wait: bool = True
 
 
 @dataclass(frozen=True)
@@ -220,8 +260,9 @@ def scenario(steps: list[Step], *, caller: str = "[$caller]", media_port: str = 
                     body.append(f'  <nop><action><exec play_pcap_audio="{PCAPS / DTMF_PCAPS[digit]}"/></action></nop>')
                 body.append(f'  <pause milliseconds="{step.gap_ms}"/>')
         elif isinstance(step, Speak):
-            body.append(f'  <nop><action><exec play_pcap_audio="{PCAPS / "g711a.pcap"}"/></action></nop>')
-            body.append(f'  <pause milliseconds="{step.ms}"/>')
+            body.append(f'  <nop><action><exec play_pcap_audio="{speech_pcap(step.ms)}"/></action></nop>')
+            if step.wait:
+                body.append(f'  <pause milliseconds="{step.ms}"/>')
         elif isinstance(step, HangUp):
             body.append(_BYE)
         elif isinstance(step, ExpectHangup):

@@ -13,6 +13,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from callcore.api.auth import Authenticator
 from callcore.api.router import AUTH_KEY
+from callcore.ami.client import AmiClient
 from callcore.ari.client import AriClient
 from callcore.config import ApiSettings, Settings
 from callcore.core.context import AppContext
@@ -26,11 +27,12 @@ ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
 def context(db: Database, tmp_path: Path, **settings: Any) -> AppContext:
-    """A context as the daemon makes it; its ARI client is never connected (no Asterisk here)."""
+    """A context as the daemon makes it; its ARI and AMI clients are never connected (no Asterisk here)."""
     s = replace(Settings(run_dir=tmp_path, **settings), api=ApiSettings(token=ADMIN_TOKEN))
     ctx = AppContext(settings=s, db=db)
     ast = s.asterisk
     ctx.provide(AriClient(ast.ari_url, ast.ari_user, ast.ari_password, ast.app))
+    ctx.provide(AmiClient(ast, on_event=lambda e: None))
     return ctx
 
 

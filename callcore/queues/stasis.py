@@ -447,8 +447,8 @@ class QueueHandoff(HandoffTarget):
             await ari.add_to_bridge(bridge_id, [session.channel_id, ring.channel_id])
             if self.recorder is not None:
                 # Returns at once; a recording that fails is logged and stored, the call goes on.
-                await self.recorder.start(call_id=session.call_id, bridge_id=bridge_id, agent=ring.agent,
-                                          queue=settings.name)
+                await self.recorder.start(call_id=session.call_id, channel_id=session.channel_id,
+                                          bridge_id=bridge_id, agent=ring.agent, queue=settings.name)
             session.event(ev.BRIDGED, agent=ring.agent, bridge_id=bridge_id)
             session.event(ev.TALK_STARTED, agent=ring.agent)
             return await self._until_one_leaves(session, ring, settings)

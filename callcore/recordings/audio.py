@@ -42,14 +42,50 @@ def sha256_of(path: Path) -> str:
 
 
 def duration_of(path: Path) -> float:
-    """Seconds of audio in ``path`` as pydub decodes it (it mends the size fields of a WAV header
-    that a writer left unfinished)."""
+    """Seconds of audio in ``path``. A PCM WAV with Asterisk's 44-byte header is measured by its
+    length, so a file its writer never closed (the sizes in the header still zero: Asterisk stopped
+    mid-call) counts all the audio it holds; anything else as pydub decodes it."""
+    pcm = _pcm_wav_format(path)
+    if pcm is not None:
+        rate, width = pcm
+        return round(max(0, path.stat().st_size - 44) // width / rate, 3)
     try:
         with open(path, "rb") as fh:
             segment = AudioSegment.from_file(fh, format=path.suffix.lstrip(".") or "wav")
     except Exception as exc:  # noqa: BLE001 - pydub raises several unrelated kinds for a broken file
         raise AudioFileError(f"{path.name}: not readable audio ({type(exc).__name__}: {exc})") from exc
     return round(len(segment) / 1000.0, 3)
+
+
+def _pcm_wav_format(path: Path) -> tuple[int, int] | None:
+    """(sample rate, bytes per frame) of a PCM WAV whose data starts at byte 44, else None."""
+    with open(path, "rb") as fh:
+        header = fh.read(44)
+    if len(header) < 44 or header[:4] != b"RIFF" or header[8:16] != b"WAVEfmt " or header[36:40] != b"data":
+        return None
+    if int.from_bytes(header[16:20], "little") != 16 or int.from_bytes(header[20:22], "little") != 1:
+        return None  # not a plain PCM format chunk
+    rate = int.from_bytes(header[24:28], "little")
+    width = int.from_bytes(header[32:34], "little")  # block align: channels x bytes per sample
+    return (rate, width) if rate and width else None
+
+
+def wav_closed(path: Path) -> bool:
+    """Whether the writer of the WAV file at ``path`` has closed it: Asterisk writes the RIFF and data
+    sizes into the header only at close (format_wav's ``update_header``), zero until then. False for
+    a file not there (yet)."""
+    try:
+        with open(path, "rb") as fh:
+            header = fh.read(44)
+            size = os.fstat(fh.fileno()).st_size
+    except FileNotFoundError:
+        return False
+    if len(header) < 44 or header[:4] != b"RIFF" or header[36:40] != b"data":
+        return False
+    riff = int.from_bytes(header[4:8], "little")
+    data = int.from_bytes(header[40:44], "little")
+    # Asterisk pads an odd data length with one byte after writing the sizes.
+    return riff + 8 in (size, size - 1) and data + 44 in (size, size - 1)
 
 
 def measure(path: Path) -> FileFacts:

@@ -1,6 +1,6 @@
 """What the recordings capability keeps in the store (T-9, T-10).
 
-One row per recording Asterisk made of a call's bridge (``kind`` call), or of a caller leaving a
+One row per recording Asterisk made of a conversation (``kind`` call), or of a caller leaving a
 message (``kind`` voicemail: its ``mailbox``, whether it was handled, and a ``quality`` mark for a
 message too short or silent to be one, kept all the same). The row is written when the recording
 starts (``status`` recording) and completed when it ends, with what was measured from the file
@@ -38,6 +38,8 @@ class Recording(Base):
     # Asterisk's name of the recording (the file is ``<name>.<format>`` in its recording directory).
     name: Mapped[str] = mapped_column(String(128), unique=True)
     bridge_id: Mapped[str] = mapped_column(String(64), default="")
+    # The channel MixMonitor records (the citizen's leg); the sweep completes the row once it is gone.
+    channel_id: Mapped[str] = mapped_column(String(64), default="", server_default="")
     agent: Mapped[str | None] = mapped_column(String(8), nullable=True)
     queue: Mapped[str | None] = mapped_column(String(64), nullable=True)
     path: Mapped[str] = mapped_column(String(1024))

@@ -10,6 +10,7 @@ import asyncio
 from collections.abc import Sequence
 from pathlib import Path
 
+from callcore.ami.client import AmiClient
 from callcore.api.router import Router
 from callcore.ari.client import AriClient
 from callcore.calls.reconcile import Reconciler
@@ -39,11 +40,10 @@ class RecordingsPlugin(Plugin):
     def build(self) -> None:
         ctx = self.ctx
         self.directory = recordings_dir(ctx.settings)
-        # A recording ends with its call at the latest; the limit only bounds one Asterisk forgot to stop.
-        self.recorder = ctx.provide(Recorder(ari=ctx.get(AriClient), db=ctx.db, directory=self.directory,
-                                             max_seconds=ctx.settings.asterisk.max_call_seconds + 60))
+        self.recorder = ctx.provide(Recorder(ami=ctx.get(AmiClient), ari=ctx.get(AriClient), db=ctx.db,
+                                             directory=self.directory))
         ctx.provide(RecordingService(ctx.db, settings=ctx.settings.recordings))
-        voicemail = ctx.provide(Voicemail(ari=ctx.get(AriClient), db=ctx.db, directory=self.directory,
+        voicemail = ctx.provide(Voicemail(db=ctx.db, directory=self.directory,
                                           sounds_dir=ctx.settings.sounds_dir, settings=ctx.settings.recordings))
         if ctx.has(Reconciler):
             # The calls' fallback import (run by the reconciler at every ARI connect) hands us its messages.

@@ -1,16 +1,24 @@
-"""Recording a call's bridge over ARI (T-9): the ``Recorder`` the queues' talk step calls.
+"""Recording a call (T-9): the ``Recorder`` the queues' talk step calls.
 
-``start`` returns at once: the record request, and the row saying a recording exists, run in the
+A conversation is recorded by Asterisk's MixMonitor on the caller's channel, started and stopped
+over AMI, with the option ``b`` (write only while the channel is bridged). Not by recording the
+bridge over ARI (``POST /bridges/{id}/record``): that adds a third participant, so the two-party
+bridge becomes a mixing (softmix) bridge whose timer thread makes one frame per 20 ms tick for
+each participant, and a tick missed while Asterisk is short of CPU is never made up: measured
+(bench/RESULTS.md, issue 10) 13-17 CPU-ms per second of talk per call and recordings a few percent
+short from about 100 concurrent calls. MixMonitor is an audiohook: the bridge stays two-party, and
+the file gets every frame that passed the channel, whenever the thread writing it gets the CPU.
+
+``start`` returns at once: the MixMonitor action, and the row saying a recording exists, run in the
 recorder's own tasks, so a slow or refusing Asterisk never delays the conversation. ``stop`` returns
-at once too: it asks Asterisk to stop, waits for the file to be closed (the live recording is gone),
-measures the file off the event loop and completes the row. Every failure is logged and stored on
-the row; none reaches the call.
+at once too: StopMixMonitor closes the file before Asterisk answers it (app_mixmonitor's
+``stop_mixmonitor_full``); when the caller hung up first, Asterisk closes it as the channel goes,
+and the recorder waits for the WAV header to be completed (Asterisk writes the sizes only at close).
+The file is then measured off the event loop and the row completed. Every failure is logged and
+stored on the row; none reaches the call.
 
-The Stasis app's events of a recording (``RecordingFinished``) carry no channel, so nothing routes
-them to a call; the recorder asks Asterisk instead (``GET /recordings/live/{name}`` answers 404 once
-the file is closed). ``run_once`` (a periodic job) completes the rows no ``stop`` completed: a daemon
-restarted during a conversation leaves the recording running in Asterisk and its row open until the
-bridge is gone.
+``run_once`` (a periodic job) completes the rows no ``stop`` completed: a daemon restarted during a
+conversation leaves MixMonitor running in Asterisk (it ends with the channel) and the row open.
 """
 
 from __future__ import annotations
@@ -18,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -25,6 +34,8 @@ from typing import Any, Protocol
 
 from sqlalchemy import select
 
+from callcore.ami.errors import AmiError, AmiNotConnected
+from callcore.ami.types import AmiMessage
 from callcore.ari.errors import AriError, AriNotFound, AriUnavailable
 from callcore.core.tasks import TaskSet
 from callcore.recordings import audio
@@ -40,40 +51,37 @@ FINISH_TIMEOUT = 10.0
 POLL_SECONDS = 0.2
 # Tries (and the pause before each retry) to write a row while the database is away.
 STORE_RETRY_DELAYS = (1.0, 3.0, 10.0)
-# A row still ``recording`` this long after its start, with no live recording in Asterisk, is completed by the sweep.
+# Where MixMonitor writes, as Asterisk sees it: a relative file is resolved against its monitor
+# directory (astspooldir/monitor), so this is its recording directory (astspooldir/recording), the
+# folder the daemon knows as ``directory``, wherever either side has it mounted.
+ASTERISK_DIR = "../recording"
+# A row still ``recording`` this long after its start, with its channel gone, is completed by the sweep.
 SWEEP_GRACE = timedelta(seconds=30)
 
 
-class LiveRecordings(Protocol):
-    async def get_live_recording(self, name: str) -> dict[str, Any]: ...
-
-
-async def wait_closed(ari: LiveRecordings, name: str, *, timeout: float, poll: float = POLL_SECONDS) -> None:
-    """Until Asterisk no longer lists the recording as live (its file is closed and complete), or
-    ``timeout``; either way what is on disk is measured next."""
+async def wait_closed(path: Path, *, timeout: float, poll: float = POLL_SECONDS) -> bool:
+    """Until Asterisk has closed the WAV file at ``path`` (its header holds the sizes), or ``timeout``;
+    either way what is on disk is measured next. True if it was closed in time."""
     deadline = asyncio.get_running_loop().time() + timeout
-    while asyncio.get_running_loop().time() < deadline:
-        try:
-            await ari.get_live_recording(name)
-        except AriNotFound:
-            return
-        except AriError as exc:
-            log.warning("recording %s: state not read (%s); measuring what is there", name, exc)
-            return
+    while True:
+        if await asyncio.to_thread(audio.wav_closed, path):
+            return True
+        if asyncio.get_running_loop().time() >= deadline:
+            log.warning("recording %s still open after %.0f s; measuring what is there", path.name, timeout)
+            return False
         await asyncio.sleep(poll)
-    log.warning("recording %s still live after %.0f s; measuring what is there", name, timeout)
+
+
+class RecordingAmi(Protocol):
+    """What the recorder needs of ``callcore.ami.client.AmiClient``."""
+
+    async def action(self, action: Mapping[str, str], *, timeout: float | None = None) -> list[AmiMessage]: ...
 
 
 class RecordingAri(Protocol):
-    """What the recorder needs of ``callcore.ari.client.AriClient``."""
+    """What the sweep needs of ``callcore.ari.client.AriClient``: is the recorded channel still up."""
 
-    async def record_bridge(self, bridge_id: str, name: str, *, fmt: str = ..., if_exists: str = ...,
-                            beep: bool = ..., terminate_on: str = ...,
-                            max_duration: int | None = ...) -> dict[str, Any]: ...
-
-    async def stop_recording(self, name: str) -> None: ...
-
-    async def get_live_recording(self, name: str) -> dict[str, Any]: ...
+    async def get_channel(self, channel_id: str) -> Any: ...
 
 
 @dataclass(kw_only=True, eq=False)
@@ -83,39 +91,42 @@ class Live:
     id: str
     call_id: str
     name: str
+    channel_id: str
     bridge_id: str
     agent: str | None
     queue: str | None
     path: Path
     started_at: datetime
+    monitor_id: str = ""  # MixMonitor's id, as Asterisk answered the start
     begun: asyncio.Task[bool] | None = field(default=None, repr=False)
 
 
 class Recorder:
-    def __init__(self, *, ari: RecordingAri, db: Database, directory: Path, max_seconds: int | None = None,
+    def __init__(self, *, ami: RecordingAmi, ari: RecordingAri, db: Database, directory: Path,
                  finish_timeout: float = FINISH_TIMEOUT) -> None:
         """``directory`` is where Asterisk writes recordings (its ``astspooldir``/recording), shared with it."""
+        self.ami = ami
         self.ari = ari
         self.db = db
         self.directory = directory
-        self.max_seconds = max_seconds
         self.finish_timeout = finish_timeout
         self.live: dict[str, Live] = {}  # by call id
         self._finishing: set[str] = set()  # recording ids
         self.tasks = TaskSet("recording")
 
     # -- the call's side ---------------------------------------------------------------
-    async def start(self, *, call_id: str, bridge_id: str, agent: str | None = None,
+    async def start(self, *, call_id: str, channel_id: str, bridge_id: str = "", agent: str | None = None,
                     queue: str | None = None) -> str | None:
-        """Starts recording the bridge (both parties); returns the recording's id, or None when the call
-        is being recorded already. Never raises for Asterisk or the store."""
+        """Starts recording both parties as heard on ``channel_id`` (the citizen's leg, in the bridge
+        ``bridge_id``); returns the recording's id, or None when the call is being recorded already.
+        Never raises for Asterisk or the store."""
         if call_id in self.live:
             log.warning("call %s is already being recorded", call_id)
             return None
         rec_id = str(uuid.uuid4())
         name = f"call-{call_id}-{rec_id[:8]}"
-        live = Live(id=rec_id, call_id=call_id, name=name, bridge_id=bridge_id, agent=agent, queue=queue,
-                    path=self.directory / f"{name}.{FORMAT}", started_at=utcnow())
+        live = Live(id=rec_id, call_id=call_id, name=name, channel_id=channel_id, bridge_id=bridge_id, agent=agent,
+                    queue=queue, path=self.directory / f"{name}.{FORMAT}", started_at=utcnow())
         self.live[call_id] = live
         live.begun = self.tasks.spawn(self._begin(live), name=f"recording-start-{call_id}")
         return rec_id
@@ -144,13 +155,15 @@ class Recorder:
 
     # -- the work ----------------------------------------------------------------------
     async def _begin(self, live: Live) -> bool:
+        action = {"Action": "MixMonitor", "Channel": live.channel_id, "Options": "b",
+                  "File": f"{ASTERISK_DIR}/{live.path.name}"}
         try:
-            await self.ari.record_bridge(live.bridge_id, live.name, fmt=FORMAT, if_exists="fail", beep=False,
-                                         terminate_on="none", max_duration=self.max_seconds)
-        except AriError as exc:
+            [answer, *_] = await self.ami.action(action)
+        except AmiError as exc:
             log.error("call %s is not recorded: Asterisk refused the recording: %s", live.call_id, exc)
             await self._store(live, status=FAILED, missing=True, error=str(exc)[:256], ended_at=utcnow())
             return False
+        live.monitor_id = answer.get("MixMonitorID", "")
         await self._store(live, status=RECORDING)
         return True
 
@@ -158,13 +171,16 @@ class Recorder:
         try:
             if live.begun is None or not await live.begun:
                 return
+            stop = {"Action": "StopMixMonitor", "Channel": live.channel_id}
+            if live.monitor_id:
+                stop["MixMonitorID"] = live.monitor_id
             try:
-                await self.ari.stop_recording(live.name)
-            except AriNotFound:
-                pass  # it ended with the bridge already
-            except AriError as exc:
-                log.warning("recording %s not stopped (%s): it ends with its bridge", live.name, exc)
-            await wait_closed(self.ari, live.name, timeout=self.finish_timeout)
+                await self.ami.action(stop)
+            except AmiNotConnected as exc:
+                log.warning("recording %s not stopped (%s): it ends with the channel", live.name, exc)
+            except AmiError:
+                pass  # the channel is gone already: Asterisk closes the file as it goes
+            await wait_closed(live.path, timeout=self.finish_timeout)
             await self._complete(live.id, live.path, ended_at, live=live)
         finally:
             self._finishing.discard(live.id)
@@ -195,9 +211,9 @@ class Recorder:
             async with self.db.session() as s:
                 row = await s.get(Recording, live.id)
                 if row is None:
-                    row = Recording(id=live.id, call_id=live.call_id, name=live.name, bridge_id=live.bridge_id,
-                                    agent=live.agent, queue=live.queue, path=str(live.path), format=FORMAT,
-                                    started_at=live.started_at, missing=False)
+                    row = Recording(id=live.id, call_id=live.call_id, name=live.name, channel_id=live.channel_id,
+                                    bridge_id=live.bridge_id, agent=live.agent, queue=live.queue,
+                                    path=str(live.path), format=FORMAT, started_at=live.started_at, missing=False)
                     s.add(row)
                 for key, value in values.items():
                     setattr(row, key, value)
@@ -228,7 +244,8 @@ class Recorder:
 
     # -- the sweep (a periodic job) ----------------------------------------------------
     async def run_once(self) -> int:
-        """Completes rows left ``recording`` by a daemon that stopped or lost its finishing task."""
+        """Completes rows left ``recording`` by a daemon that stopped or lost its finishing task, once
+        their channel is gone (MixMonitor ends with it and Asterisk closes the file)."""
         mine = {live.id for live in self.live.values()} | self._finishing
         before = utcnow() - SWEEP_GRACE
         async with self.db.session() as s:
@@ -238,18 +255,22 @@ class Recorder:
         for row in rows:
             if row.id in mine:
                 continue
-            try:
-                await self.ari.get_live_recording(row.name)
-                continue  # still recording (a conversation that outlived a restart)
-            except AriNotFound:
-                pass
-            except AriUnavailable:
-                return done
-            except AriError as exc:
-                log.warning("recording %s: state not read (%s)", row.name, exc)
-                continue
-            ended = await asyncio.to_thread(_mtime, Path(row.path))
-            await self._complete(row.id, Path(row.path), ended or utcnow())
+            if row.channel_id:
+                try:
+                    await self.ari.get_channel(row.channel_id)
+                    continue  # still talking (a conversation that outlived a restart)
+                except AriNotFound:
+                    pass
+                except AriUnavailable:
+                    return done
+                except AriError as exc:
+                    log.warning("recording %s: channel not read (%s)", row.name, exc)
+                    continue
+            path = Path(row.path)
+            # The channel is gone: the file is closed, or never will be (Asterisk stopped); measure it now.
+            await wait_closed(path, timeout=0)
+            ended = await asyncio.to_thread(_mtime, path)
+            await self._complete(row.id, path, ended or utcnow())
             done += 1
         return done
 

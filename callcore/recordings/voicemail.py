@@ -26,7 +26,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
 
 from callcore.ari.errors import AriError
 from callcore.calls import events as ev
@@ -52,12 +51,6 @@ SILENT_DBFS = -50.0
 # Seconds to wait for Asterisk to close the file of a recording the caller's hang-up ended.
 CLOSE_TIMEOUT = 5.0
 POLL_SECONDS = 0.1
-
-
-class VoicemailAri(Protocol):
-    """What taking a message needs of ``callcore.ari.client.AriClient`` besides the session's verbs."""
-
-    async def get_live_recording(self, name: str) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,10 +90,9 @@ def measure_message(path: Path) -> tuple[audio.FileFacts, float]:
 
 
 class Voicemail:
-    def __init__(self, *, ari: VoicemailAri, db: Database, directory: Path, sounds_dir: Path,
+    def __init__(self, *, db: Database, directory: Path, sounds_dir: Path,
                  settings: RecordingSettings, close_timeout: float = CLOSE_TIMEOUT) -> None:
         """``directory`` is Asterisk's recording directory (shared with it, as for the ``Recorder``)."""
-        self.ari = ari
         self.db = db
         self.directory = directory
         self.sounds_dir = sounds_dir
@@ -151,7 +143,7 @@ class Voicemail:
             return None
         ended_at = utcnow()
         if result.ended_by == "hangup":
-            await wait_closed(self.ari, name, timeout=self.close_timeout, poll=POLL_SECONDS)
+            await wait_closed(path, timeout=self.close_timeout, poll=POLL_SECONDS)
         try:
             if result.ended_by != "hangup" and not session.gone:
                 if result.ended_by == "failed":

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from callcore.ami.client import AmiClient
 from callcore.plugins import plugin_classes
 from callcore.store.db import Database
 from tests.accounts.staff import Api, staff_api
@@ -22,6 +21,5 @@ async def app(db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     # ran before (tests/console builds it), and without it every console page is the 503 "not built".
     monkeypatch.setenv("CALLCORE_CONSOLE_DIR", str(built(tmp_path / "console-dist")))
     ctx = context(db, tmp_path)
-    ctx.provide(AmiClient(ctx.settings.asterisk, on_event=lambda e: None))  # never connected: no Asterisk here
     async with staff_api(db, tmp_path, plugin_classes(), Api, ctx=ctx) as staff:
         yield staff

@@ -13,7 +13,6 @@ from xml.etree import ElementTree
 import pytest
 from pydantic import BaseModel
 
-from callcore.ami.client import AmiClient
 from callcore.api.openapi import build
 from callcore.api.router import ApiRequest, Link, Reply, Route
 from callcore.daemon import build_plugins
@@ -73,7 +72,6 @@ async def test_every_operation_documents_what_its_success_carries(app: Api) -> N
 async def test_every_link_declared_is_in_the_whole_apis_document(app: Api, tmp_path: Path) -> None:
     status, doc = await app.call("GET", "/api/v1/openapi.json", "nobody")
     ctx = context(app.db, tmp_path / "again")
-    ctx.provide(AmiClient(ctx.settings.asterisk, on_event=lambda e: None))  # never connected
     declared = {(route.method.lower(), re.sub(r"{(\w+):[^}]*}", r"{\1}", route.path), name)
                 for plugin in build_plugins(ctx) for router in plugin.routers() for route in router.routes
                 for name in route.links}

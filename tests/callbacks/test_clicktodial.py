@@ -40,6 +40,7 @@ from callcore.store.base import utcnow
 from callcore.store.db import Database
 from tests.calls.journals import drain
 from tests.polling import until
+from tests.queues.test_services import FakeStasis
 
 WHO = Principal(user_id="u-1001", name="接线员", role="agent")
 
@@ -67,17 +68,6 @@ class FakeAri:
 
     def rung(self) -> list[str]:
         return [o["endpoint"].removeprefix("PJSIP/") for o in self.originated]
-
-
-class FakeStasis:
-    def __init__(self) -> None:
-        self.claims: dict[str, Any] = {}
-
-    def claim(self, channel_id: str, handler: Any) -> None:
-        self.claims[channel_id] = handler
-
-    def release(self, channel_id: str) -> None:
-        self.claims.pop(channel_id, None)
 
 
 class ScriptedTrunk(OutboundDialer):

@@ -14,7 +14,6 @@ from aiohttp.test_utils import TestClient
 
 from callcore.accounts.models import Department, User
 from callcore.accounts.plugin import AccountsPlugin
-from callcore.ami.client import AmiClient
 from callcore.calls import events as ev
 from callcore.calls.models import Call, CallEvent
 from callcore.calls.plugin import CallsPlugin
@@ -58,7 +57,6 @@ def auth(who: str) -> dict[str, str]:
 async def api(db: Database, tmp_path: Path) -> AsyncIterator[tuple[TestClient, dict[str, str]]]:  # type: ignore[type-arg]
     (tmp_path / "queues.yaml").write_text(QUEUES, encoding="utf-8")
     ctx = context(db, tmp_path, queues_file=tmp_path / "queues.yaml")
-    ctx.provide(AmiClient(ctx.settings.asterisk, on_event=lambda e: None))
     async with db.session() as s:
         s.add_all(Department(id=f"dep-{c}", code=c, name=f"{c}单位", active=True, contact="") for c in ("a", "b"))
         s.add_all(User(id=p.user_id, username=k, name=p.name, role=p.role, password_hash="x",

@@ -10,7 +10,6 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from callcore.ami.client import AmiClient
 from callcore.plugins import plugin_classes
 from callcore.store.db import Database
 from tests.accounts.staff import Api, staff_api
@@ -27,7 +26,6 @@ class ConsoleApi(Api):
 @pytest.fixture
 async def api(db: Database, tmp_path: Path) -> AsyncIterator[ConsoleApi]:
     ctx = context(db, tmp_path)
-    ctx.provide(AmiClient(ctx.settings.asterisk, on_event=lambda e: None))  # never connected: no Asterisk here
     async with staff_api(db, tmp_path, plugin_classes(), ConsoleApi, ctx=ctx) as staff:
         staff.recordings = tmp_path / "spool" / "recording"
         yield staff

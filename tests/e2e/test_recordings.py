@@ -1,5 +1,5 @@
 """T-9 through a real Asterisk: a queued call an agent answers is recorded (both parties) by the
-daemon over ARI; the recording is linked to its call, its duration measured from the file matches
+daemon (MixMonitor over AMI); the recording is linked to its call, its duration measured from the file matches
 the conversation, and it is served as WAV (with ranges) and MP3.
 
 The queue journeys' fixtures and helpers are reused; agents 4001.. are this module's own.

@@ -16,7 +16,6 @@ from aiohttp.test_utils import TestClient
 
 from callcore.accounts.models import User
 from callcore.accounts.plugin import AccountsPlugin
-from callcore.ami.client import AmiClient
 from callcore.calls.models import Call
 from callcore.calls.plugin import CallsPlugin
 from callcore.queues.card import CallerCard
@@ -40,7 +39,6 @@ QUEUES = """queues:
 async def api(db: Database, tmp_path: Path) -> AsyncIterator[tuple[TestClient, QueueService]]:  # type: ignore[type-arg]
     (tmp_path / "queues.yaml").write_text(QUEUES, encoding="utf-8")
     ctx = context(db, tmp_path, queues_file=tmp_path / "queues.yaml")
-    ctx.provide(AmiClient(ctx.settings.asterisk, on_event=lambda e: None))
     async with db.session() as s:
         s.add(User(id="u7", username="agent7", name="接线员", role="agent", password_hash="x"))
         await s.commit()

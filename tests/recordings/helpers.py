@@ -26,6 +26,17 @@ def write_wav(path: Path, seconds: float, *, rate: int = 8000) -> Path:
     return path
 
 
+def write_open_wav(path: Path, seconds: float = 0.2) -> Path:
+    """A WAV as Asterisk leaves it while still writing: the header's sizes are zero until it closes the file."""
+    write_wav(path, seconds)
+    with open(path, "r+b") as fh:
+        fh.seek(4)
+        fh.write(b"\0\0\0\0")
+        fh.seek(40)
+        fh.write(b"\0\0\0\0")
+    return path
+
+
 async def add_call(db: Database, call_id: str | None = None) -> str:
     call_id = call_id or str(uuid.uuid4())
     async with db.session() as s:

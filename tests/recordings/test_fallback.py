@@ -27,7 +27,7 @@ AN_AGENT = Principal(user_id="u-agent", name="坐席", role=AGENT)
 
 
 def voicemail(db: Database, directory: Path, heard: list[VoicemailLeft]) -> Voicemail:
-    vm = Voicemail(ari=None, db=db, directory=directory, sounds_dir=directory,  # type: ignore[arg-type]
+    vm = Voicemail(db=db, directory=directory, sounds_dir=directory,
                    settings=RecordingSettings())
 
     async def listen(left: VoicemailLeft) -> None:
@@ -98,7 +98,7 @@ async def test_a_message_without_its_audio_file_is_listed_missing_and_still_told
 async def test_a_failing_voicemail_listener_loses_no_message(db: Database, tmp_path: Path,
                                                              caplog: pytest.LogCaptureFixture) -> None:
     heard: list[VoicemailLeft] = []
-    vm = Voicemail(ari=None, db=db, directory=tmp_path, sounds_dir=tmp_path,  # type: ignore[arg-type]
+    vm = Voicemail(db=db, directory=tmp_path, sounds_dir=tmp_path,
                    settings=RecordingSettings())
 
     async def broken(left: VoicemailLeft) -> None:

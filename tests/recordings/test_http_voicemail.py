@@ -97,7 +97,7 @@ async def test_a_message_the_dialplan_fallback_took_is_listed_played_and_handled
     item = left(tmp_path / "mailbox", 0, seconds=3.0, callerid="<13922220031>")
     item = type(item)(message=item.message, call_id=call_id, mailbox=item.mailbox)
     audio_of = (tmp_path / "mailbox" / "INBOX" / "msg0000.wav").read_bytes()
-    vm = Voicemail(ari=None, db=api.db, directory=api.directory, sounds_dir=tmp_path,  # type: ignore[arg-type]
+    vm = Voicemail(db=api.db, directory=api.directory, sounds_dir=tmp_path,
                    settings=RecordingSettings())
     await FallbackVoicemails(db=api.db, directory=api.directory, voicemail=vm)([item])
     [found] = (await api.call("GET", f"{BASE}/voicemails?handled=false", "agent"))[1]["items"]

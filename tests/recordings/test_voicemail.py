@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from callcore.ari.errors import AriError, AriNotFound
+from callcore.ari.errors import AriError
 from callcore.calls import events as ev
 from callcore.calls.session import CallSession
 from callcore.config import RecordingSettings
@@ -21,7 +21,7 @@ from callcore.recordings import voicemail as vm
 from callcore.recordings.models import DONE, FAILED, SILENT, TOO_SHORT, VOICEMAIL, Recording
 from callcore.recordings.voicemail import THANKS_TEXT, Voicemail, VoicemailLeft, quality_of
 from callcore.store.db import Database
-from tests.recordings.helpers import write_wav
+from tests.recordings.helpers import write_open_wav, write_wav
 
 
 def write_silence(path: Path, seconds: float, *, rate: int = 8000) -> None:
@@ -45,7 +45,6 @@ class FakeAri:
         self.played: list[list[str]] = []
         self.recorded: list[tuple[str, dict[str, Any]]] = []
         self.hangups: list[str] = []
-        self.live: set[str] = set()
 
     async def play(self, channel_id: str, media: list[str], *, playback_id: str) -> None:
         self.played.append(media)
@@ -68,17 +67,13 @@ class FakeAri:
         assert s is not None
         loop = asyncio.get_running_loop()
         if self.ending == "hangup":
-            self.live.add(name)
+            # Asterisk closes the file (writes the header's sizes) just after the channel is gone.
+            write_open_wav(path, self.seconds)
             loop.call_soon(lambda: s.on_hangup(cause=16, cause_text="Normal Clearing"))
-            loop.call_later(0.05, self.live.discard, name)
+            loop.call_later(0.05, (write_silence if self.silent else write_wav), path, self.seconds)
         else:
             loop.call_soon(lambda: s.on_recording_ended(name, failed=self.ending == "failed", cause="disk full"))
         return {"name": name, "state": "recording", "target_uri": f"channel:{channel_id}"}
-
-    async def get_live_recording(self, name: str) -> dict[str, Any]:
-        if name not in self.live:
-            raise AriNotFound(404, "Recording not found", method="GET", path=f"recordings/live/{name}")
-        return {"name": name, "state": "recording"}
 
     async def hangup(self, channel_id: str, reason: str = "normal") -> None:
         self.hangups.append(reason)
@@ -108,7 +103,7 @@ def setup(db: Database, tmp_path: Path, **kw: Any) -> tuple[Voicemail, CallSessi
     session = CallSession(ari=ari, journal=timeline, call_id="call-1", channel_id="chan-1",  # type: ignore[arg-type]
                           caller_number="13971110000")
     ari.session = session
-    voicemail = Voicemail(ari=ari, db=db, directory=tmp_path, sounds_dir=tmp_path, settings=RecordingSettings(),
+    voicemail = Voicemail(db=db, directory=tmp_path, sounds_dir=tmp_path, settings=RecordingSettings(),
                           close_timeout=1.0)
     return voicemail, session, ari, timeline
 
