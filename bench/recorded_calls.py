@@ -440,9 +440,9 @@ async def recorded(args: argparse.Namespace, stack: Stack, run_dir: Path) -> int
         try:
             run = await bench_sipp.run_uac(
                 stack.sip, service=SERVICE, cps=args.cps, calls=n, limit=max(args.limit, n + 10),
-                # The BYE wait at least as long as the talk: SIPp's own deadline (twice it, plus the ramp) then
-                # covers the speech steps too.
-                workdir=callers_dir, call_timeout_s=max(args.call_timeout, args.talk), steps=steps)
+                # The BYE wait longer than the key, the wait, the agent-number prompt and the talk together:
+                # with the talk alone a caller timed out just before the agent's BYE (a failed call).
+                workdir=callers_dir, call_timeout_s=max(args.call_timeout, args.talk + 60), steps=steps)
             deadline = time.monotonic() + 60
             while await channels_now(stack) != 0 and time.monotonic() < deadline:
                 await asyncio.sleep(0.5)
@@ -464,7 +464,7 @@ async def recorded(args: argparse.Namespace, stack: Stack, run_dir: Path) -> int
         read_s = time.monotonic() - t_read
 
         print(f"[recorded calls] {n} concurrent calls wanted: service {SERVICE}, key {args.key}, queue, agent, "
-              f"{args.talk:g} s, the agent hangs up; every conversation recorded on its bridge")
+              f"{args.talk:g} s, the agent hangs up; every conversation recorded (MixMonitor)")
         print(f"  callers: offered {run.offered}   completed {run.completed}   failed {run.failed}"
               f"   (SIPp ran {run.wall_seconds:.0f} s, peak {run.peak_concurrent} calls up)")
         print(f"  INVITE->200 {dist(run.rtd_ms, 'ms', 0)}")
