@@ -197,14 +197,22 @@ class AmiClient:
                         "Going on without it", self._address, self.boot_timeout)
 
     async def _keepalive(self, protocol: AmiProtocol) -> None:
-        """Ping every ``ping_interval`` seconds; a Ping without answer drops the (half-open) connection."""
+        """Ping every ``ping_interval`` seconds; a Ping without answer drops the (half-open) connection,
+        unless other bytes came in meanwhile: then Asterisk is only slow (an overload), and dropping the
+        connection would fail every action in flight (a call's recording start among them)."""
+        loop = asyncio.get_running_loop()
         while True:
             await asyncio.wait([protocol.closed], timeout=self.ping_interval)
             if protocol.closed.done():
                 return
+            sent = loop.time()
             try:
                 await protocol.request({"Action": "Ping"}, timeout=self._action_timeout)
             except AmiTimeout:
+                if protocol.last_received >= sent:
+                    log.warning("AMI %s did not answer Ping in %g s but still sends: keeping the connection",
+                                self._address, self._action_timeout)
+                    continue
                 log.warning("AMI %s did not answer Ping in %g s: dropping the connection", self._address,
                             self._action_timeout)
                 protocol.abort()

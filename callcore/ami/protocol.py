@@ -103,6 +103,9 @@ class AmiProtocol(asyncio.Protocol):
         self._transport: asyncio.Transport | None = None
         self._ids = itertools.count(1)
         self._id_prefix = f"cc-{uuid.uuid4().hex[:8]}-"
+        # When bytes last came in (the loop's clock): a connection that still carries events is alive,
+        # even when Asterisk is too busy to answer a Ping in time.
+        self.last_received = loop.time()
 
     # asyncio.Protocol
 
@@ -111,6 +114,7 @@ class AmiProtocol(asyncio.Protocol):
         self._transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
+        self.last_received = asyncio.get_running_loop().time()
         self._buffer += self._decoder.decode(data)
         if not self.banner.done() and not self._read_banner():
             return

@@ -327,6 +327,25 @@ async def test_unanswered_ping_drops_a_half_open_connection(server: FakeAmi) -> 
         await ami.close()
 
 
+async def test_a_connection_that_still_sends_events_is_kept_when_a_ping_goes_unanswered(
+        server: FakeAmi, caplog: pytest.LogCaptureFixture) -> None:
+    ami = make_client(server, action_timeout=0.3)
+    ami.ping_interval = 0.1
+    await ami.start()
+    try:
+        assert await ami.wait_connected(5)
+        server.silent.add("ping")  # Asterisk too busy to answer, but events keep coming
+        async with asyncio.timeout(2):
+            while "still sends" not in caplog.text:
+                await server.send(message(Event="Newstate").encode())
+                await asyncio.sleep(0.05)
+        assert len(server.logins) == 1 and ami.connected
+        server.silent.discard("ping")
+        assert (await ami.action({"Action": "Ping"}))[0]["Ping"] == "Pong"
+    finally:
+        await ami.close()
+
+
 @pytest.mark.parametrize(
     "action",
     [
