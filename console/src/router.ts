@@ -25,6 +25,10 @@ export const pages: RouteRecordRaw[] = [
     meta: { title: '待办工单', roles: ['handler'] } },
   { path: 'tickets', name: 'tickets', component: () => import('./views/TicketSearch.vue'),
     meta: { title: '工单查询', roles: [...CENTER, 'leader', 'handler'] } },
+  // Satisfaction callbacks (回访): whoever may record the citizen's rating (the centre's staff, agents
+  // calling back from their phone); sampling and withdrawing are the ticket managers' (the page offers them).
+  { path: 'revisits', name: 'revisits', component: () => import('./views/Revisits.vue'),
+    meta: { title: '回访', roles: CENTER } },
   { path: 'callbacks', name: 'callbacks', component: () => import('./views/Callbacks.vue'),
     meta: { title: '回拨任务', roles: ['supervisor', 'admin'] } },
   { path: 'voicemails', name: 'voicemails', component: () => import('./views/Voicemails.vue'),

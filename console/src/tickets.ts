@@ -1,7 +1,7 @@
 // The ticket as the API lists it, its detail with the history, the departments it is sent to, the
 // categories it is filed under, and which of the detail's steps a person may take.
 import { get } from './api'
-import { ACTION_TEXT, CORRECTABLE, PAUSE_KINDS } from './labels'
+import { ACTION_TEXT, CORRECTABLE, PAUSE_KINDS, SATISFACTION } from './labels'
 import type { Me } from './session'
 
 export interface Ticket {
@@ -29,6 +29,12 @@ export interface Ticket {
   paused_on: string | null
   pause_kind: string | null
   first_responsible_name: string | null
+  department_name: string | null
+  closed_at: string | null
+  // The citizen's satisfaction (满意…) and the callback (回访): null, sampled, done or withdrawn.
+  satisfaction: string | null
+  satisfaction_text: string
+  visit: string | null
 }
 
 export interface TicketEvent {
@@ -71,18 +77,22 @@ export async function activeCategories(): Promise<Category[]> {
   return (await get<Category[]>('/categories')).filter((c) => c.active)
 }
 
-// The steps the ticket's detail offers (issue 14's workflow steps), named as the history names them.
-export const STEPS = ['pause', 'resume', 'reclassify', 'correct', 'instruct'] as const
+// The steps the ticket's detail offers (issue 14's workflow steps, the satisfaction callback of W-12),
+// named as the history names them.
+export const STEPS = ['pause', 'resume', 'reclassify', 'correct', 'instruct', 'sample', 'rate', 'withdraw_sample'] as const
 export type Step = (typeof STEPS)[number]
 
 const TICKET_MANAGERS = ['dispatcher', 'supervisor', 'admin']
+const CENTER = ['agent', ...TICKET_MANAGERS]
 const OPEN = ['new', 'dispatched', 'processing', 'paused', 'returned', 'replied', 'review']
 
 /** The steps ``me`` may take on the ticket now, by the workflow's rules (callcore/tickets/workflow.py):
  * the clock is paused and resumed by the lead department's handler, or by the centre's ticket managers
  * when no department handles it or for one; categories and texts are corrected by the ticket managers;
- * instructions (批示) are the leader's. Nobody is offered a button the API refuses for the role; the API
- * checks again, and refuses in Chinese what this cannot know (an overdue ticket, a pending extension). */
+ * instructions (批示) are the leader's. A closed ticket is sampled for a callback (回访) by the ticket managers,
+ * who may also withdraw the sample; the centre's staff on the phone record the citizen's rating. Nobody is
+ * offered a button the API refuses for the role; the API checks again, and refuses in Chinese what this
+ * cannot know (an overdue ticket, a pending extension). */
 export function stepsFor(t: Ticket, me: Me | null): Step[] {
   if (!me || t.status === 'archived') return []
   const manager = TICKET_MANAGERS.includes(me.role)
@@ -93,7 +103,26 @@ export function stepsFor(t: Ticket, me: Me | null): Step[] {
   if (manager && OPEN.includes(t.status)) steps.push('reclassify')
   if (manager) steps.push('correct')
   if (me.role === 'leader') steps.push('instruct')
+  if (t.status === 'closed') {
+    if (manager && !t.visit) steps.push('sample')
+    if (t.visit === 'sampled' && CENTER.includes(me.role)) steps.push('rate')
+    if (t.visit === 'sampled' && manager) steps.push('withdraw_sample')
+  }
   return steps
+}
+
+/** What the person reads once ``step`` is done; ``d`` is the ticket as the API answered. */
+export function stepDone(step: Step, d: Ticket): string {
+  switch (step) {
+    case 'pause': return '已暂停计时'
+    case 'resume': return `已恢复计时，办结期限 ${d.due_date}`
+    case 'reclassify': return `类别已更正为“${d.category_name || d.category}”，办结期限 ${d.due_date}`
+    case 'correct': return '信息已更正'
+    case 'instruct': return '批示已记录'
+    case 'sample': return '已列入回访'
+    case 'rate': return `回访评价“${d.satisfaction_text}”已记录`
+    case 'withdraw_sample': return '已撤销回访抽样'
+  }
 }
 
 /** What a step of the history changed, in a line (the reason, the old and new values, the new
@@ -115,6 +144,10 @@ export function eventSummary(e: TicketEvent, categoryName: (code: string) => str
       return `${CORRECTABLE[text('field')] ?? text('field')}：“${text('old')}” → “${text('value')}”；原因：${text('reason')}`
     case 'instruct':
       return text('instructions')
+    case 'rate':
+      return SATISFACTION.find((s) => s.value === text('rating'))?.text ?? text('rating')
+    case 'withdraw_sample':
+      return `原因：${text('reason')}`
     default:
       return ''
   }
