@@ -15,7 +15,7 @@ from dataclasses import asdict
 from datetime import date, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, insert, select, update
+from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from callcore.queues.agents import AgentEvent, AgentState, event_to_json
@@ -90,8 +90,7 @@ class StateWriter:
             while True:
                 try:
                     async with self.db.engine.begin() as conn:
-                        for kind, row in batch:
-                            await _WRITERS[kind](conn, row)
+                        await _write_batch(conn, batch)
                     delay = 0.5
                     break
                 except OUTAGE_ERRORS as exc:
@@ -100,19 +99,39 @@ class StateWriter:
                     delay = min(delay * 2, 10.0)
 
 
-async def _write_agent(conn: AsyncConnection, row: dict[str, Any]) -> None:
+async def _write_batch(conn: AsyncConnection, batch: list[tuple[str, dict[str, Any]]]) -> None:
+    """One transaction for a batch. Agents' rows go first, a few statements for the whole batch: each
+    agent's latest state (a busy hotline changes an agent's state several times a second in all, and
+    a statement per change was most of this writer's time) and every event, in order. The callers'
+    entries follow one by one, in order: an entry and its leaving may share a batch."""
+    agents = [row for kind, row in batch if kind == "agent"]
+    if agents:
+        await _write_agents(conn, agents)
+    for kind, row in batch:
+        if kind != "agent":
+            await _WRITERS[kind](conn, row)
+
+
+async def _write_agents(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
     table = STATUS
-    values = {"status": row["status"], "since": row["since"], "state": row["state"]}
-    found = (await conn.execute(select(table.c.agent_id).where(table.c.agent_id == row["agent_id"]))).first()
-    if found is None:
-        await conn.execute(insert(table).values(agent_id=row["agent_id"], **values))
-    else:
-        await conn.execute(update(table).where(table.c.agent_id == row["agent_id"]).values(**values))
-    if row["event"] is not None:
-        event = dict(row["event"])
-        await conn.execute(insert(EVENTS).values(
-            agent_id=row["agent_id"], at=row["at"], event=str(event.pop("event")), status=row["status"],
-            call_id=row["call_id"], data=event))
+    latest = {row["agent_id"]: {"status": row["status"], "since": row["since"], "state": row["state"]} for row in rows}
+    found = set((await conn.execute(select(table.c.agent_id).where(table.c.agent_id.in_(list(latest))))).scalars())
+    new = [{"agent_id": agent_id, **values} for agent_id, values in latest.items() if agent_id not in found]
+    known = [{"key": agent_id, **values} for agent_id, values in latest.items() if agent_id in found]
+    if new:
+        await conn.execute(insert(table), new)
+    if known:
+        await conn.execute(update(table).where(table.c.agent_id == bindparam("key"))
+                           .values(status=bindparam("status"), since=bindparam("since"), state=bindparam("state")),
+                           known)
+    events = []
+    for row in rows:
+        if row["event"] is not None:
+            event = dict(row["event"])
+            events.append({"agent_id": row["agent_id"], "at": row["at"], "event": str(event.pop("event")),
+                           "status": row["status"], "call_id": row["call_id"], "data": event})
+    if events:
+        await conn.execute(insert(EVENTS), events)
 
 
 async def _write_entered(conn: AsyncConnection, row: dict[str, Any]) -> None:
@@ -128,4 +147,4 @@ async def _write_left(conn: AsyncConnection, row: dict[str, Any]) -> None:
         status=row["status"], left_at=row["left_at"], agent=row["agent"]))
 
 
-_WRITERS = {"agent": _write_agent, "entered": _write_entered, "left": _write_left}
+_WRITERS = {"entered": _write_entered, "left": _write_left}
