@@ -69,8 +69,7 @@ class ClickToDial:
         task = await self.dialer.callbacks.pending(callback) if callback else None
         if task is not None:
             if number is not None and not self._same(number, task.number):
-                raise NumberMismatch(f"the number is not callback task {task.id}'s",
-                                     text="号码与回拨任务的号码不一致")
+                raise NumberMismatch(f"the number is not callback task {task.id}'s")
             number = task.number
         if number is None:
             raise InvalidInput("a number or a callback task is needed", text="请填写号码或选择回拨任务")

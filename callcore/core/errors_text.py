@@ -37,6 +37,7 @@ ERROR_TEXT: dict[str, str] = {
     "invalid_queue_file": "队列文件有误",
     "illegal_agent_transition": "坐席当前状态不允许此操作",
     "number_refused": "该号码不能外呼",
+    "number_mismatch": "号码与回拨任务的号码不一致",
     "no_outbound_trunk": "没有可用的外线，无法外呼",
     "call_not_ended": "通话尚未结束",
     "recording_missing": "录音文件缺失",
