@@ -84,36 +84,56 @@ export function errorText(e: unknown): string {
 
 type Query = Record<string, string | number | boolean | undefined | null>
 
-export async function api<T>(method: string, path: string, body?: unknown, query?: Query): Promise<T> {
+// The request with the bearer header; a network failure as an ApiError.
+async function send(method: string, path: string, body: unknown, query: Query | undefined, accept: string): Promise<Response> {
   const url = new URL('/api/v1' + path, window.location.origin)
   for (const [k, v] of Object.entries(query ?? {})) {
     if (v !== undefined && v !== null && v !== '') url.searchParams.set(k, String(v))
   }
-  const headers: Record<string, string> = { Accept: 'application/json' }
+  const headers: Record<string, string> = { Accept: accept }
   if (session.token) headers.Authorization = `Bearer ${session.token}`
   if (body !== undefined) headers['Content-Type'] = 'application/json'
-  let resp: Response
   try {
-    resp = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) })
+    return await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) })
   } catch {
     throw new ApiError(0, 'network', '', [])
   }
-  if (resp.status === 204) return undefined as T
-  const text = await resp.text()
+}
+
+// A refusal's body (``text``) read as an ApiError; an expired session is ended.
+function refusal(resp: Response, text: string, path: string): ApiError {
   let data: unknown = null
   try {
     data = text ? JSON.parse(text) : null
   } catch {
     data = null
   }
-  if (!resp.ok) {
-    const d = (data ?? {}) as { error_id?: string; message?: string; detail?: string; details?: FieldFault[] }
-    const err = new ApiError(resp.status, d.error_id ?? '', d.detail ?? d.message ?? '',
-      Array.isArray(d.details) ? d.details : [], d.message ?? '')
-    if (resp.status === 401 && session.token && path !== '/auth/login') session.expire()
-    throw err
+  const d = (data ?? {}) as { error_id?: string; message?: string; detail?: string; details?: FieldFault[] }
+  const err = new ApiError(resp.status, d.error_id ?? '', d.detail ?? d.message ?? '',
+    Array.isArray(d.details) ? d.details : [], d.message ?? '')
+  if (resp.status === 401 && session.token && path !== '/auth/login') session.expire()
+  return err
+}
+
+export async function api<T>(method: string, path: string, body?: unknown, query?: Query): Promise<T> {
+  const resp = await send(method, path, body, query, 'application/json')
+  if (resp.status === 204) return undefined as T
+  const text = await resp.text()
+  if (!resp.ok) throw refusal(resp, text, path)
+  try {
+    return (text ? JSON.parse(text) : null) as T
+  } catch {
+    return null as T
   }
-  return data as T
+}
+
+/** A page the API renders (the transfer slip, the urge notice) as HTML text: a link cannot carry the
+ * bearer header, so the page is fetched with it and shown by the caller. */
+export async function getHtml(path: string, query?: Query): Promise<string> {
+  const resp = await send('GET', path, undefined, query, 'text/html')
+  const text = await resp.text()
+  if (!resp.ok) throw refusal(resp, text, path)
+  return text
 }
 
 export const get = <T>(path: string, query?: Query) => api<T>('GET', path, undefined, query)
