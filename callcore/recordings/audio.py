@@ -19,6 +19,8 @@ CHUNK = 1024 * 1024
 MP3_TIMEOUT = 300.0
 # Speech at 8 kHz mono: 32 kbit/s keeps it intelligible at a tenth of the WAV's size.
 MP3_BITRATE = "32k"
+# Bytes before the audio in the WAV files Asterisk writes (RIFF, a 16-byte PCM format chunk, data).
+WAV_HEADER = 44
 
 
 class AudioFileError(RuntimeError):
@@ -45,10 +47,11 @@ def duration_of(path: Path) -> float:
     """Seconds of audio in ``path``. A PCM WAV with Asterisk's 44-byte header is measured by its
     length, so a file its writer never closed (the sizes in the header still zero: Asterisk stopped
     mid-call) counts all the audio it holds; anything else as pydub decodes it."""
-    pcm = _pcm_wav_format(path)
+    header, size = _wav_header(path)
+    pcm = _pcm_format(header)
     if pcm is not None:
         rate, width = pcm
-        return round(max(0, path.stat().st_size - 44) // width / rate, 3)
+        return round(max(0, size - WAV_HEADER) // width / rate, 3)
     try:
         with open(path, "rb") as fh:
             segment = AudioSegment.from_file(fh, format=path.suffix.lstrip(".") or "wav")
@@ -57,11 +60,20 @@ def duration_of(path: Path) -> float:
     return round(len(segment) / 1000.0, 3)
 
 
-def _pcm_wav_format(path: Path) -> tuple[int, int] | None:
-    """(sample rate, bytes per frame) of a PCM WAV whose data starts at byte 44, else None."""
+def _wav_header(path: Path) -> tuple[bytes, int]:
+    """The first 44 bytes of ``path`` (Asterisk's whole WAV header) and the file's size."""
     with open(path, "rb") as fh:
-        header = fh.read(44)
-    if len(header) < 44 or header[:4] != b"RIFF" or header[8:16] != b"WAVEfmt " or header[36:40] != b"data":
+        return fh.read(WAV_HEADER), os.fstat(fh.fileno()).st_size
+
+
+def _is_wav(header: bytes) -> bool:
+    """A RIFF header whose data chunk starts at byte 44, as Asterisk writes it."""
+    return len(header) == WAV_HEADER and header[:4] == b"RIFF" and header[36:40] == b"data"
+
+
+def _pcm_format(header: bytes) -> tuple[int, int] | None:
+    """(sample rate, bytes per frame) of a plain PCM WAV header, else None."""
+    if not _is_wav(header) or header[8:16] != b"WAVEfmt ":
         return None
     if int.from_bytes(header[16:20], "little") != 16 or int.from_bytes(header[20:22], "little") != 1:
         return None  # not a plain PCM format chunk
@@ -75,17 +87,15 @@ def wav_closed(path: Path) -> bool:
     sizes into the header only at close (format_wav's ``update_header``), zero until then. False for
     a file not there (yet)."""
     try:
-        with open(path, "rb") as fh:
-            header = fh.read(44)
-            size = os.fstat(fh.fileno()).st_size
+        header, size = _wav_header(path)
     except FileNotFoundError:
         return False
-    if len(header) < 44 or header[:4] != b"RIFF" or header[36:40] != b"data":
+    if not _is_wav(header):
         return False
     riff = int.from_bytes(header[4:8], "little")
     data = int.from_bytes(header[40:44], "little")
     # Asterisk pads an odd data length with one byte after writing the sizes.
-    return riff + 8 in (size, size - 1) and data + 44 in (size, size - 1)
+    return riff + 8 in (size, size - 1) and data + WAV_HEADER in (size, size - 1)
 
 
 def measure(path: Path) -> FileFacts:
