@@ -135,12 +135,15 @@ def cmd_asterisk_start(args: argparse.Namespace) -> int:
         print(f"asterisk already running (pid {pid})")
         return 0
 
-    async def go() -> None:
+    async def go() -> int:
         conf = await _render(settings)
-        await process.start(conf, settings.run_dir)
+        return await process.start(conf, settings.run_dir)
 
-    asyncio.run(go())
+    pid = asyncio.run(go())
     print(f"asterisk running: SIP udp {settings.asterisk.host}:{settings.asterisk.sip_port}")
+    if settings.asterisk.realtime and not process.realtime(pid):
+        print("warning: asterisk runs at normal priority (asterisk.realtime needs it started as root); "
+              "recordings may lose audio when the machine is busy", file=sys.stderr)
     return 0
 
 

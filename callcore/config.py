@@ -55,6 +55,11 @@ class AsteriskSettings:
     channel_limit: int = 0
     rtp_start: int = 20000
     rtp_end: int = 20999
+    # Asterisk's threads at real-time priority (asterisk.conf ``highpriority``, what Debian's own
+    # asterisk.service does with ``-p``): a thread carrying a call's audio runs the moment a frame
+    # arrives instead of waiting behind the daemon or the console, which keeps recordings whole on a
+    # busy machine (issue 10, bench/RESULTS.md). Asterisk applies it only when started as root.
+    realtime: bool = True
     bench_extension: bool = False
     # The SIP URI citizens are called through (callbacks, click-to-dial, survey calls), e.g.
     # ``sip:192.0.2.10:5060``; Asterisk dials ``PJSIP/<number>@citizen-out``. Empty: no outbound calls.

@@ -45,14 +45,26 @@ async def describe(conf: Path, run_dir: Path) -> list[str]:
     (which one, its binary, what it says it is) and the version the running instance reports."""
     inst = recorded(conf)
     lines = [f"configured: {inst.name} ({inst.binary}): {inst.version() or 'does not run'}"]
-    if running_pid(run_dir) is None:
+    pid = running_pid(run_dir)
+    if pid is None:
         lines.append("running: none")
     else:
         try:
             lines.append(f"running: {await version(conf)}")
         except AsteriskError as exc:
             lines.append(f"running: no answer ({exc})")
+        lines.append(f"priority: {'real-time' if realtime(pid) else 'normal'}")
     return lines
+
+
+def realtime(pid: int) -> bool:
+    """Whether the process runs at a real-time priority (``highpriority``/``-p``: SCHED_RR). Asterisk
+    only asks for it when started as root and says nothing when it cannot have it, so this is how
+    ``callcore asterisk start`` tells an operator who asked for it that it did not happen."""
+    try:
+        return os.sched_getscheduler(pid) in (os.SCHED_RR, os.SCHED_FIFO)
+    except OSError:
+        return False
 
 
 def pid_file(run_dir: Path) -> Path:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 from pathlib import Path
+
+import pytest
 
 from callcore.asterisk import process
 from callcore.asterisk.installation import Installation, record
@@ -21,3 +25,17 @@ async def test_cli_runs_the_recorded_installation(tmp_path: Path) -> None:
     assert out.split() == ["--library-path", "/root22/usr/lib", "/root22/usr/sbin/asterisk",
                            "-C", str(etc / "asterisk.conf"), "-rx", "core", "show", "version"]
     assert await process.version(etc / "asterisk.conf") == out.strip()
+
+
+async def test_realtime_tells_a_real_time_process_from_a_normal_one() -> None:
+    assert process.realtime(os.getpid()) is False
+    assert process.realtime(2**22 + 1) is False  # no such process
+    if os.geteuid() != 0:
+        pytest.skip("only root may start a real-time process")
+    child = await asyncio.create_subprocess_exec(
+        "sleep", "30", preexec_fn=lambda: os.sched_setscheduler(0, os.SCHED_RR, os.sched_param(1)))
+    try:
+        assert process.realtime(child.pid) is True
+    finally:
+        child.kill()
+        await child.wait()

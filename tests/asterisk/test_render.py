@@ -110,3 +110,11 @@ async def test_the_configuration_follows_the_version_it_is_rendered_for(
     assert ("load => res_websocket_client.so" in (etc / "modules.conf").read_text()) is not playtones
     assert (etc / "websocket_client.conf").exists()
     assert json.loads((etc / "callcore-asterisk.json").read_text())["binary"] == str(root / "usr/sbin/asterisk")
+
+
+async def test_asterisk_asks_for_real_time_priority_unless_switched_off(tmp_path: Path) -> None:
+    env = {**SECRETS, "CALLCORE_RUN_DIR": str(tmp_path)}
+    conf = await render(config.load(None, env=env))
+    assert _ini(conf)["options"]["highpriority"] == "yes"
+    conf = await render(config.load(None, env={**env, "CALLCORE_ASTERISK_REALTIME": "false"}))
+    assert _ini(conf)["options"]["highpriority"] == "no"

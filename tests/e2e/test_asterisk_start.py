@@ -8,6 +8,7 @@ one WARNING or ERROR line, on each Asterisk CI runs the journeys on (22 and 16).
 
 from __future__ import annotations
 
+import os
 import re
 
 from callcore.asterisk import process
@@ -57,3 +58,11 @@ async def test_asterisk_starts_without_a_warning_on_the_rendered_configuration(s
     loaded = [line for line in lines if "modules will be loaded" in line]
     assert loaded, "the log does not hold the start-up (logger.conf's messages file changed?)"
     assert complaints(lines) == [], f"{recorded(stack.conf).name}: {await process.version(stack.conf)}"
+
+
+async def test_asterisk_runs_at_real_time_priority_when_started_as_root(stack: Stack) -> None:
+    # asterisk.realtime (on by default): Asterisk asks for SCHED_RR only when it runs as root.
+    pid = process.running_pid(stack.run_dir)
+    assert pid is not None
+    assert process.realtime(pid) == (os.geteuid() == 0)
+    assert "priority: " + ("real-time" if os.geteuid() == 0 else "normal") in await process.describe(stack.conf, stack.run_dir)
