@@ -191,6 +191,7 @@ def bench_stack(args: argparse.Namespace, run_dir: Path, **env: str) -> Stack:
         "CALLCORE_ASTERISK_HTTP_SESSION_LIMIT": str(args.http_session_limit),
         "CALLCORE_ASTERISK_MAX_CALL_SECONDS": "120",
         "CALLCORE_LOG_LEVEL": args.log_level,
+        "CALLCORE_ASTERISK_REALTIME": "false" if args.asterisk_normal_priority else "true",
         **({"CALLCORE_DATABASE_URL": args.database_url} if args.database_url else {}),
         **env,
     }
@@ -207,6 +208,8 @@ def common_arguments(p: argparse.ArgumentParser, *, cps: float, call_timeout: fl
     p.add_argument("--rtp-start", type=int, default=10000)
     p.add_argument("--rtp-end", type=int, default=29999)
     p.add_argument("--http-session-limit", type=int, default=200, help="Asterisk http.conf sessionlimit")
+    p.add_argument("--asterisk-normal-priority", action="store_true",
+                   help="Asterisk at normal priority (asterisk.realtime false; default real-time, as in production)")
     p.add_argument("--log-level", default="INFO", help="the daemon's log level")
     p.add_argument("--run-dir", help="run folder (default a fresh temporary one)")
     p.add_argument("--py-spy", action="store_true", help=f"sample the daemon with py-spy ({spy_file}; implies --keep)")

@@ -10,7 +10,9 @@ talk at the same time for about ``--seconds``. Every conversation is recorded by
 the caller's channel, over AMI), as in production.
 
 Audio flows both ways: each caller sends sip-tester's A-law sample (``harness.sipp.Speak``, repeated as
-one RTP stream) from its key until the hotline hangs up, and the agent pool runs with SIPp's
+one RTP stream: by default SIPp's ``rtp_stream``, one thread for many calls, as a real phone's sending
+costs this machine nothing; ``--speak-via pcap`` replays it with a thread per call, about twice the
+callers' CPU) from its key until the hotline hangs up, and the agent pool runs with SIPp's
 ``-rtp_echo``, so every agent's phone sends back what it hears. (The post-call survey is switched
 off: it would keep callers on the line after the recording ends; ``--survey`` keeps it.)
 
@@ -64,6 +66,7 @@ from bench.queues import (  # noqa: E402
     SERVICE, Api, _at, _first, agent_arguments, check_key, idle_rates, key_steps, make_agents, print_daemon_warnings,
     run_bench, start_pool, start_stack, stats,
 )
+from callcore.asterisk import process  # noqa: E402
 from callcore.recordings.plugin import recordings_dir  # noqa: E402
 from harness import sipp as scenarios  # noqa: E402
 from harness.stack import Stack  # noqa: E402
@@ -85,7 +88,7 @@ def caller_steps(args: argparse.Namespace, talk: float) -> list[scenarios.Step]:
     agent-number prompt before it (the stream is cut when the call ends)."""
     if args.silent:
         return key_steps(args)
-    return [*key_steps(args), scenarios.Speak(int((talk + 60.0) * 1000), wait=False)]
+    return [*key_steps(args), scenarios.Speak(int((talk + 60.0) * 1000), wait=False, via=args.speak_via)]
 
 
 # -- what is sampled while the calls run -------------------------------------------------------------
@@ -414,10 +417,13 @@ async def recorded(args: argparse.Namespace, stack: Stack, run_dir: Path) -> int
     print(f"  {n} agents ({agents.numbers[0]}..{agents.numbers[-1]}) made in {agents.made_s:.1f} s; each answers after"
           f" {args.answer_after} s and hangs up {args.talk:g} s later (the agent-number prompt, {intro[0]:.1f}-{intro[1]:.1f} s,"
           f" plays first); phones {'silent' if args.silent else 'echo the audio they get (-rtp_echo)'}", flush=True)
+    sender = "rtp_stream" if args.speak_via == "stream" else "a pcap replay per call"
     print(f"  {n} callers at {args.cps:g} CPS ({ramp:.0f} s ramp), each speaking until hung up (sip-tester's A-law"
-          f" sample repeated as one stream, up to {speaking:.0f} s); expected overlap of all {n}:"
+          f" sample repeated as one stream by {sender}, up to {speaking:.0f} s); expected overlap of all {n}:"
           f" ~{args.talk - ramp - intro[1]:.0f} s; post-call survey {'on' if args.survey else 'off'}", flush=True)
     daemon_pid, asterisk_pid = await start_stack(stack)
+    print(f"  Asterisk at {'real-time' if process.realtime(asterisk_pid) else 'normal'} priority (asterisk.realtime);"
+          f" phones (SIPp) at {'real-time priority above it' if args.phones_realtime else 'normal priority'}", flush=True)
     api = Api(stack)
     samples: list[Sample] = []
     status = 1
@@ -427,6 +433,8 @@ async def recorded(args: argparse.Namespace, stack: Stack, run_dir: Path) -> int
                                                          extra=[] if args.silent else ["-rtp_echo"])
         print(f"  pool registered {len(pool.registered())} agents in {registered_in:.1f} s; all logged in and seen"
               f" registered {ready_in:.1f} s later", flush=True)
+        if args.phones_realtime and pool.proc:
+            bench_sipp.make_realtime(pool.proc.pid)
         await wait_quiet([daemon_pid, asterisk_pid])
         pids = (daemon_pid, asterisk_pid, pool.proc.pid if pool.proc else 0)
         idle = await idle_rates(pids)
@@ -442,7 +450,8 @@ async def recorded(args: argparse.Namespace, stack: Stack, run_dir: Path) -> int
                 stack.sip, service=SERVICE, cps=args.cps, calls=n, limit=max(args.limit, n + 10),
                 # The BYE wait longer than the key, the wait, the agent-number prompt and the talk together:
                 # with the talk alone a caller timed out just before the agent's BYE (a failed call).
-                workdir=callers_dir, call_timeout_s=max(args.call_timeout, args.talk + 60), steps=steps)
+                workdir=callers_dir, call_timeout_s=max(args.call_timeout, args.talk + 60), steps=steps,
+                realtime=bench_sipp.PHONES_PRIORITY if args.phones_realtime else 0)
             deadline = time.monotonic() + 60
             while await channels_now(stack) != 0 and time.monotonic() < deadline:
                 await asyncio.sleep(0.5)
@@ -512,6 +521,12 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     agent_arguments(p, talk=None, talk_help="seconds an agent talks before hanging up (default: N / --cps + --seconds + 10)")
     p.add_argument("--sample-every", type=float, default=2.0, help="seconds between CPU, disk and channel samples (default 2)")
     p.add_argument("--survey", action="store_true", help="keep the post-call survey on (default off)")
+    p.add_argument("--speak-via", choices=("stream", "pcap"), default="stream",
+                   help="how callers send their speech: SIPp's rtp_stream, one thread for many calls (default), or a "
+                        "pcap replay thread per call (harness.sipp.Speak)")
+    p.add_argument("--phones-realtime", action="store_true",
+                   help="the callers' and agents' SIPp at a real-time priority above Asterisk's: phones have CPUs of "
+                        "their own, so the server's load cannot delay their packets (bench/sipp.make_realtime)")
     p.add_argument("--silent", action="store_true", help="no audio from the phones: callers do not speak, agents do not echo")
     args = p.parse_args(argv)
     check_key(p, args)

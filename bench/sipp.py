@@ -12,8 +12,10 @@ from __future__ import annotations
 import asyncio
 import csv
 import math
+import os
 import shutil
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,12 +44,6 @@ class SippRun:
         return ordered[rank - 1]
 
 
-def _free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _seconds(stamp: str) -> float:
     """SIPp's elapsed time ``HH:MM:SS:uuuuuu`` (or ``HH:MM:SS``) in seconds."""
     parts = stamp.strip().split(":")
@@ -74,14 +70,36 @@ def _read_rtd(workdir: Path) -> list[float]:
     return values
 
 
+# Above Asterisk's own (asterisk.realtime: SCHED_RR 10), for the test's phones (``--phones-realtime``).
+PHONES_PRIORITY = 20
+
+
+def make_realtime(pid: int, priority: int = PHONES_PRIORITY) -> None:
+    """Every thread of ``pid`` at SCHED_RR ``priority`` (threads it starts later inherit it from the one
+    that starts them). For the test's phones: a real phone has a CPU of its own, so a busy hotline server
+    cannot delay its packets; SIPp's threads on the machine under test can be, unless they run first."""
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            os.sched_setscheduler(int(task.name), os.SCHED_RR, os.sched_param(priority))
+        except ProcessLookupError:
+            continue  # the thread ended
+
+
+def realtime_preexec(priority: int) -> Callable[[], None]:
+    """A ``preexec_fn`` that starts the child at SCHED_RR ``priority`` (see ``make_realtime``)."""
+    def preexec() -> None:
+        os.sched_setscheduler(0, os.SCHED_RR, os.sched_param(priority))
+    return preexec
+
+
 async def run_uac(
     target: tuple[str, int], *, service: str, cps: float, calls: int, limit: int, workdir: Path,
-    call_timeout_s: float = 30, steps: list[scenarios.Step] | None = None,
+    call_timeout_s: float = 30, steps: list[scenarios.Step] | None = None, realtime: int = 0,
 ) -> SippRun:
     """Places ``calls`` calls at ``cps`` and waits for SIPp to finish them all.
 
     ``steps`` come after the ACK; the call ends waiting for the hotline's BYE, unless the caller
-    hangs up (the last step is ``HangUp``).
+    hangs up (the last step is ``HangUp``). ``realtime``: SIPp at that SCHED_RR priority (``make_realtime``).
     """
     workdir.mkdir(parents=True, exist_ok=True)
     sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -97,8 +115,10 @@ async def run_uac(
         )
         stats = workdir / "stats.csv"
         host, port = target
+        sip_port, media_port = scenarios.free_udp_pair()  # -mp: where Speak(via="stream") sends from
         args = [
-            SIPP, f"{host}:{port}", "-sf", str(xml), "-s", service, "-i", "127.0.0.1", "-p", str(_free_udp_port()),
+            SIPP, f"{host}:{port}", "-sf", str(xml), "-s", service, "-i", "127.0.0.1", "-p", str(sip_port),
+            "-mp", str(media_port),
             "-m", str(calls), "-r", str(cps), "-rp", "1000", "-l", str(limit),
             "-timeout", f"{int(call_timeout_s * 2 + calls / cps + 30)}s", "-nostdin",
             "-recv_timeout", str(int(call_timeout_s * 1000)),
@@ -111,7 +131,7 @@ async def run_uac(
         started = loop.time()
         proc = await asyncio.create_subprocess_exec(
             *args, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-            cwd=workdir,
+            cwd=workdir, preexec_fn=realtime_preexec(realtime) if realtime else None,
         )
         try:
             out, _ = await proc.communicate()

@@ -26,7 +26,33 @@ PCAPS = Path("/usr/share/sip-tester")
 _ports = itertools.count(0)
 # sip-tester's A-law speech sample: 236 RTP packets of 30 ms (7.08 s).
 SPEECH_SAMPLE = PCAPS / "g711a.pcap"
+SPEECH_SAMPLE_MS = 7080
 _PCAP_HEADER, _RECORD_HEADER = 24, 16
+
+
+def _sample_packets(data: bytes) -> list[bytes]:
+    """The captured frames of a pcap file (Ethernet, IPv4, UDP, RTP), in order."""
+    packets: list[bytes] = []
+    offset = _PCAP_HEADER
+    while offset < len(data):
+        length = int.from_bytes(data[offset + 8:offset + 12], "little")
+        packets.append(data[offset + _RECORD_HEADER:offset + _RECORD_HEADER + length])
+        offset += _RECORD_HEADER + length
+    return packets
+
+
+def _udp_offset(packet: bytes) -> int:
+    """Where a captured frame's UDP header starts: after Ethernet (14 bytes) and the IPv4 header."""
+    return 14 + (packet[14] & 0x0F) * 4
+
+
+def _written(out: Path, data: bytes) -> Path:
+    """``out`` holding ``data``, written whole under another name first (parallel tests may make it too)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_suffix(f".{os.getpid()}.part")
+    partial.write_bytes(data)
+    partial.replace(out)
+    return out
 
 
 def speech_pcap(ms: int) -> Path:
@@ -37,14 +63,8 @@ def speech_pcap(ms: int) -> Path:
     if out.exists():
         return out
     data = SPEECH_SAMPLE.read_bytes()
-    packets: list[bytes] = []
-    offset = _PCAP_HEADER
-    while offset < len(data):
-        length = int.from_bytes(data[offset + 8:offset + 12], "little")
-        packets.append(data[offset + _RECORD_HEADER:offset + _RECORD_HEADER + length])
-        offset += _RECORD_HEADER + length
-    ip = 14  # Ethernet
-    udp = ip + (packets[0][ip] & 0x0F) * 4
+    packets = _sample_packets(data)
+    udp = _udp_offset(packets[0])
     rtp = udp + 8
     step_ms = 1000 * (len(packets[0]) - rtp - 12) // 8000  # A-law: one byte a sample at 8 kHz
     records = [data[:_PCAP_HEADER]]
@@ -56,11 +76,17 @@ def speech_pcap(ms: int) -> Path:
         at_us = i * step_ms * 1000
         records.append(b"".join(((at_us // 1_000_000).to_bytes(4, "little"), (at_us % 1_000_000).to_bytes(4, "little"),
                                  len(packet).to_bytes(4, "little"), len(packet).to_bytes(4, "little"), bytes(packet))))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_suffix(f".{os.getpid()}.part")
-    partial.write_bytes(b"".join(records))
-    partial.replace(out)
-    return out
+    return _written(out, b"".join(records))
+
+
+def speech_alaw() -> Path:
+    """sip-tester's speech sample as raw A-law (its RTP payloads joined): what SIPp's ``rtp_stream``
+    plays (``Speak(via="stream")``). Written once, then reused."""
+    out = Path(os.environ.get("TMPDIR", "/tmp")) / "callcore-pcaps" / "speech.alaw"
+    if out.exists():
+        return out
+    payloads = [packet[_udp_offset(packet) + 8 + 12:] for packet in _sample_packets(SPEECH_SAMPLE.read_bytes())]
+    return _written(out, b"".join(payloads))
 
 
 @dataclass(frozen=True)
@@ -85,10 +111,16 @@ class Keys:
 class Speak:
     """Sends audio (sip-tester's A-law sample, repeated: ``speech_pcap``) for ``ms`` milliseconds. With
     ``wait`` False the next step starts at once while the audio goes on, as a phone keeps sending RTP
-    while it waits for the far end to hang up (a pause would take the BYE for an unexpected message)."""
+    while it waits for the far end to hang up (a pause would take the BYE for an unexpected message).
+
+    ``via`` "pcap" replays the sample's packets (a SIPp thread per call, sending from the call's media
+    port); "stream" has SIPp's ``rtp_stream`` send it as 20 ms packets from the process's media socket
+    (``-mp``), one thread serving many calls: what a load run of hundreds of talking callers uses, so
+    the callers' own CPU does not starve the machine under test."""
 
     ms: int = 3000
     wait: bool = True
+    via: str = "pcap"
 
 
 @dataclass(frozen=True)
@@ -260,7 +292,11 @@ def scenario(steps: list[Step], *, caller: str = "[$caller]", media_port: str = 
                     body.append(f'  <nop><action><exec play_pcap_audio="{PCAPS / DTMF_PCAPS[digit]}"/></action></nop>')
                 body.append(f'  <pause milliseconds="{step.gap_ms}"/>')
         elif isinstance(step, Speak):
-            body.append(f'  <nop><action><exec play_pcap_audio="{speech_pcap(step.ms)}"/></action></nop>')
+            if step.via == "stream":
+                loops = -(-step.ms // SPEECH_SAMPLE_MS)
+                body.append(f'  <nop><action><exec rtp_stream="{speech_alaw()},{loops},8"/></action></nop>')
+            else:
+                body.append(f'  <nop><action><exec play_pcap_audio="{speech_pcap(step.ms)}"/></action></nop>')
             if step.wait:
                 body.append(f'  <pause milliseconds="{step.ms}"/>')
         elif isinstance(step, HangUp):
