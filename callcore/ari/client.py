@@ -176,18 +176,6 @@ class AriClient:
     async def destroy_bridge(self, bridge_id: str) -> None:
         await self.request("DELETE", f"bridges/{bridge_id}")
 
-    async def record_bridge(self, bridge_id: str, name: str, *, fmt: str = "wav", if_exists: str = "fail",
-                            beep: bool = False, terminate_on: str = "none",
-                            max_duration: int | None = None) -> dict[str, Any]:
-        """Records the bridge's mixed audio (every party) into Asterisk's recording directory as
-        ``name``.``fmt``; returns the LiveRecording. A 409/422 means the name is taken or the bridge
-        cannot be recorded (ARI Bridges REST API, ``POST /bridges/{bridgeId}/record``)."""
-        result: dict[str, Any] = await self.request(
-            "POST", f"bridges/{bridge_id}/record",
-            params={"name": name, "format": fmt, "ifExists": if_exists, "beep": beep, "terminateOn": terminate_on,
-                    "maxDurationSeconds": max_duration})
-        return result
-
     async def record_channel(self, channel_id: str, name: str, *, fmt: str = "wav", if_exists: str = "fail",
                              beep: bool = False, terminate_on: str = "none", max_duration: int | None = None,
                              max_silence: int | None = None) -> dict[str, Any]:
@@ -200,15 +188,6 @@ class AriClient:
             "POST", f"channels/{channel_id}/record",
             params={"name": name, "format": fmt, "ifExists": if_exists, "beep": beep, "terminateOn": terminate_on,
                     "maxDurationSeconds": max_duration, "maxSilenceSeconds": max_silence})
-        return result
-
-    async def stop_recording(self, name: str) -> None:
-        """Stops a live recording and keeps its file (404: it already ended, e.g. with its bridge)."""
-        await self.request("POST", f"recordings/live/{name}/stop")
-
-    async def get_live_recording(self, name: str) -> dict[str, Any]:
-        """The live recording (state, duration so far); 404 once it has finished and its file is closed."""
-        result: dict[str, Any] = await self.request("GET", f"recordings/live/{name}")
         return result
 
     async def get_stored_recording(self, name: str) -> dict[str, Any]:

@@ -10,9 +10,12 @@ class IllegalTransition(Conflict):
 
     error_id = "illegal_transition"
 
-    def __init__(self, status: str, action: str, why: str = "") -> None:
-        text = f"action {action!r} is not allowed on a ticket in state {status!r}"
-        super().__init__(text + (f": {why}" if why else ""), details={"status": status, "action": action})
+    def __init__(self, status: str, action: str, why: str = "", *, text: str | None = None) -> None:
+        # ``text``: the reason in Chinese, when it is not the state itself (a deadline passed, a request
+        # pending), so the console says why instead of "the state does not allow this".
+        message = f"action {action!r} is not allowed on a ticket in state {status!r}"
+        super().__init__(message + (f": {why}" if why else ""), details={"status": status, "action": action},
+                         text=text)
         self.status_name = status
         self.action = action
 
@@ -28,5 +31,5 @@ class TicketNotFound(NotFound):
 class BadTicketInput(InvalidInput):
     error_id = "invalid_input"
 
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}", details=[{"field": field, "in": "body", "message": message}])
+    def __init__(self, field: str, message: str, *, text: str | None = None) -> None:
+        super().__init__(f"{field}: {message}", details=[{"field": field, "in": "body", "message": message}], text=text)

@@ -377,13 +377,14 @@ class TicketService:
         elif action in ("link", "merge"):
             other_ref = str(data.get("other_id") or data.get("other") or "")
             if not other_ref:
-                raise BadTicketInput("other_id", f"{action} needs the other ticket")
+                raise BadTicketInput("other_id", f"{action} needs the other ticket", text="请指定另一张工单")
             try:
                 other = await self._load(s, who, other_ref)
             except TicketNotFound:
-                raise BadTicketInput("other_id", f"unknown ticket {other_ref!r}") from None
+                raise BadTicketInput("other_id", f"unknown ticket {other_ref!r}",
+                                     text=f"没有工单号为 {other_ref} 的工单（或不在您的权限范围内）") from None
             if other.id == t.id:
-                raise BadTicketInput("other_id", "a ticket cannot be linked to itself")
+                raise BadTicketInput("other_id", "a ticket cannot be linked to itself", text="工单不能与自身关联或合并")
             data["other_id"] = other.id
             data["other_number"] = other.number
         return data

@@ -234,9 +234,10 @@ def apply(state: TicketState | None, step: Step) -> TicketState:
         _need_status(s, step, {"processing"})
         _need_lead(s, step)
         if s.extension_until is not None:
-            raise IllegalTransition(s.status, a, "an extension request is already pending")
+            raise IllegalTransition(s.status, a, "an extension request is already pending", text="已有延期申请待审批")
         if step.today > _due(s):
-            raise IllegalTransition(s.status, a, f"too late: the deadline was {_due(s).isoformat()}")
+            raise IllegalTransition(s.status, a, f"too late: the deadline was {_due(s).isoformat()}",
+                                    text=f"办理期限（{_due(s).isoformat()}）已过，不能再申请延期")
         until = _date(d, "until", a)
         if until <= _due(s):
             raise BadTicketInput("until", f"must be after the current deadline {_due(s).isoformat()}")
@@ -246,7 +247,7 @@ def apply(state: TicketState | None, step: Step) -> TicketState:
         _need_status(s, step, {"processing"})
         _need_role(step, TICKET_MANAGERS)
         if s.extension_until is None:
-            raise IllegalTransition(s.status, a, "no extension request is pending")
+            raise IllegalTransition(s.status, a, "no extension request is pending", text="没有待审批的延期申请")
         if a == "refuse_extension":
             return replace(s, extension_until=None)
         until = _opt_date(d, "until") or s.extension_until

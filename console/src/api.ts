@@ -68,6 +68,8 @@ function readable(e: ApiError): string {
   const m = /action '(\w+)' is not allowed on a ticket in state '(\w+)'(?::\s*(.*))?$/.exec(e.detail)
   // The workflow's own Chinese reason when it gives one (已超期，不能暂停计时; 延期申请待审批…), else the state.
   if (m?.[3] && /[\u4e00-\u9fff]/.test(m[3])) return m[3]
+  // Or its reason given apart in Chinese (a deadline passed, a request pending), not the state's wording.
+  if (m && e.text && !e.text.startsWith(ERROR_TEXT.illegal_transition)) return e.text
   if (m) return `工单已是“${STATUS_NAME[m[2]] ?? m[2]}”状态，不能${ACTION_TEXT[m[1]] ?? m[1]}（可能已被他人处理，请刷新）`
   const ring = /^agent (\w+) cannot be rung now(?::\s*(.*))?$/.exec(e.detail)
   if (ring) return `坐席 ${ring[1]} 当前不能外呼${ring[2] ? `：${ring[2]}` : ''}`

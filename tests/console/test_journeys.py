@@ -23,7 +23,11 @@ CALLER = "13950000001"
 
 
 @pytest.fixture
-async def daemon(stack: Stack, tmp_path: Path) -> AsyncIterator[Stack]:
+async def daemon_with_5001(stack: Stack, tmp_path: Path) -> AsyncIterator[Stack]:
+    """The daemon with agent 5001 in its queue (the console tests' ``daemon`` has none), for one test."""
+    if "5001" not in stack.agent_passwords:
+        await stack.add_agent("5001", "坐席5001")
+    await start_daemon(stack, tmp_path, ["5001"])
     try:
         yield stack
     finally:
@@ -36,11 +40,8 @@ async def statistic(page: Page, test_id: str) -> int:
 
 
 async def test_an_agent_goes_ready_takes_a_call_with_its_screen_pop_and_files_a_ticket_while_the_wallboard_follows(
-        daemon: Stack, tmp_path: Path, pages: Pages, artifacts: Path) -> None:
-    stack = daemon
-    if "5001" not in stack.agent_passwords:
-        await stack.add_agent("5001", "坐席5001")
-    await start_daemon(stack, tmp_path, ["5001"])
+        daemon_with_5001: Stack, tmp_path: Path, pages: Pages, artifacts: Path) -> None:
+    stack = daemon_with_5001
     agent_user = await user(stack, "agent", name="王芳")
     boss = await user(stack, "supervisor", name="班长李")
     password = await agent(stack, "5001", agent_user)
@@ -111,7 +112,6 @@ async def _registered(stack: Stack, number: str) -> bool:
 async def test_a_dispatcher_dispatches_and_the_department_signs_and_replies(
         daemon: Stack, tmp_path: Path, pages: Pages) -> None:
     stack = daemon
-    await start_daemon(stack, tmp_path, [])
     dept = await department(stack, "市政园林局")
     dispatcher = await user(stack, "dispatcher", name="派单员赵")
     handler = await user(stack, "handler", name="园林局钱", department_id=dept)
@@ -154,7 +154,6 @@ async def test_a_dispatcher_dispatches_and_the_department_signs_and_replies(
 async def test_an_admin_sees_a_broken_menu_refused_at_its_line_then_saves_a_valid_one(
         daemon: Stack, tmp_path: Path, pages: Pages, artifacts: Path) -> None:
     stack = daemon
-    await start_daemon(stack, tmp_path, [])
     admin = await user(stack, "admin", name="管理员")
     page = await pages.open("admin")
     await log_in(page, stack, admin, "admin/ivr")
@@ -198,7 +197,6 @@ async def test_an_admin_sees_a_broken_menu_refused_at_its_line_then_saves_a_vali
 async def test_each_role_sees_its_own_pages_and_api_errors_read_in_chinese(
         daemon: Stack, tmp_path: Path, pages: Pages, artifacts: Path) -> None:
     stack = daemon
-    await start_daemon(stack, tmp_path, [])
     leader = await user(stack, "leader", name="领导孙")
     dispatcher = await user(stack, "dispatcher", name="派单员周")
 

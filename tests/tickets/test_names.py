@@ -42,6 +42,17 @@ async def test_links_and_merges_show_ticket_numbers(api: TicketsApi) -> None:
                                                                           (c["number"], "related")}
 
 
+async def test_linking_to_an_unknown_or_the_same_ticket_is_refused_in_chinese(api: TicketsApi) -> None:
+    t = await api.new_ticket(content="路灯不亮")
+    for other, text in (("20991231-9999", "没有工单号为 20991231-9999 的工单（或不在您的权限范围内）"),
+                        (t["number"], "工单不能与自身关联或合并")):
+        s, out = await api.act(t["id"], "dispatcher", "merge", other_id=other)
+        assert s == 400 and out["error_id"] == "invalid_input" and out["message"] == text, out
+        assert out["details"][0]["field"] == "other_id"
+    s, out = await api.call("GET", f"/api/v1/tickets/{t['id']}", "dispatcher")
+    assert out["status"] == "new" and out["links"] == []
+
+
 async def test_a_department_is_found_by_id_code_or_name(api: TicketsApi) -> None:
     async with api.db.session() as s:
         s.add_all([Department(id="dep-x1", code="x1", name="街道办", active=True, contact=""),

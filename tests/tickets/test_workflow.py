@@ -139,13 +139,16 @@ def test_results_of_main_transitions() -> None:
 def test_guards_with_dates_and_data() -> None:
     with pytest.raises(IllegalTransition, match="return period"):
         apply(STATES["dispatched"], step("return", today=D0 + timedelta(days=1)))
-    with pytest.raises(IllegalTransition, match="too late"):
+    with pytest.raises(IllegalTransition, match="too late") as late:
         apply(STATES["processing"], step("request_extension", today=DUE + timedelta(days=1)))
+    # What the API says and the console shows: the deadline, not "the state does not allow this".
+    assert late.value.to_json()["message"] == f"办理期限（{DUE.isoformat()}）已过，不能再申请延期"
     with pytest.raises(BadTicketInput, match="until"):
         apply(STATES["processing"], step("request_extension", data={"until": "2026-03-05"}))
     pending = apply(STATES["processing"], step("request_extension"))
-    with pytest.raises(IllegalTransition, match="already pending"):
+    with pytest.raises(IllegalTransition, match="already pending") as again:
         apply(pending, step("request_extension"))
+    assert again.value.to_json()["message"] == "已有延期申请待审批"
     with pytest.raises(BadTicketInput, match="reason"):
         apply(STATES["new"], step("reject", data={"reason": "dislike"}))
     with pytest.raises(BadTicketInput, match="assist_ids"):
