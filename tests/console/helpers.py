@@ -4,14 +4,11 @@ password), departments, agents linked to users, tickets; what the telephony woul
 
 from __future__ import annotations
 
-import asyncio
 import json
 import secrets
-import time
 import uuid
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 from playwright.async_api import Locator, Page
 
@@ -100,17 +97,6 @@ async def pick(page: Page, select: str, option: str) -> None:
     """Chooses ``option`` in the Element Plus select marked ``data-test=select``."""
     await page.locator(f"[data-test={select}]").click()
     await page.locator(".el-select-dropdown__item:visible", has_text=option).first.click()
-
-
-async def wait_until(check: Any, timeout: float = 20, what: str = "") -> Any:
-    """Polls an async ``check`` until it returns something truthy."""
-    deadline = time.monotonic() + timeout
-    while True:
-        got = await check()
-        if got:
-            return got
-        assert time.monotonic() < deadline, f"timed out waiting for {what}: last {got!r}"
-        await asyncio.sleep(0.3)
 
 
 def citizen_number() -> str:

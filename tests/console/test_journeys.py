@@ -17,7 +17,8 @@ from harness.browser import api, console_url
 from harness.phones import AgentPhone, Answer, wait_contact
 from harness.stack import Stack
 from tests.console.conftest import Pages
-from tests.console.helpers import agent, department, log_in, start_daemon, stop_daemon, user, wait_until
+from tests.console.helpers import agent, department, log_in, start_daemon, stop_daemon, user
+from tests.polling import eventually
 
 CALLER = "13950000001"
 
@@ -66,7 +67,7 @@ async def test_an_agent_goes_ready_takes_a_call_with_its_screen_pop_and_files_a_
         # The wallboard sees the agent come in, live.
         await expect(board.locator("[data-test=agents-online] .el-statistic__number")).to_have_text(
             str(online_before + 1), timeout=10_000)
-        await wait_until(lambda: _registered(stack, "5001"), what="phone registered in the daemon")
+        await eventually(lambda: _registered(stack, "5001"), "phone registered in the daemon")
 
         steps: list[sipp.Step] = [sipp.Pause(2500), sipp.Keys("1"), sipp.Pause(14_000), sipp.HangUp()]
         caller = asyncio.ensure_future(sipp.call(stack.sip, steps, workdir=tmp_path / "caller", caller=CALLER,

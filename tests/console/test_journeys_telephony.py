@@ -20,7 +20,8 @@ from harness.phones import AgentPhone, Answer, TrunkPhone, wait_contact
 from harness.stack import Stack
 from tests.console.conftest import Pages
 from tests.console.helpers import (agent, citizen_number, log_in, start_daemon, stop_daemon, store_callback_task,
-                                   store_recording, store_voicemail, user, wait_until)
+                                   store_recording, store_voicemail, user)
+from tests.polling import eventually
 
 
 @pytest.fixture
@@ -252,6 +253,6 @@ async def test_an_agent_rung_for_a_callback_task_sees_which_attempt_and_the_citi
         async def reached() -> bool:
             return bool((await api(stack, "GET", f"/callbacks/{task_id}"))["status"] == "reached")
 
-        await wait_until(reached, timeout=30, what="the task reached")
+        await eventually(reached, "the task reached", timeout=30)
     task = await api(stack, "GET", f"/callbacks/{task_id}")
     assert [t["outcome"] for t in task["tries"]] == ["reached"] and task["tries"][0]["agent"] == "5005"

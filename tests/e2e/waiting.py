@@ -2,7 +2,7 @@
 
 A journey waits for a condition it can read: the store (through the API or a query), the live event
 stream, Asterisk's own channel list over ARI or its log, a file Asterisk writes, a SIPp process that
-exits. ``eventually`` polls a check until it holds and fails naming what never came; ``EventStream``
+exits. ``eventually`` (tests/polling.py) polls a check until it holds and fails naming what never came; ``EventStream``
 follows the daemon's live events (``/events/stream``), for the moment something happens rather than
 the moment it is stored; ``parked`` reads which calls Asterisk holds in the Stasis app, and
 ``asterisk_log`` what Asterisk has logged since a point.
@@ -11,52 +11,17 @@ the moment it is stored; ``parked`` reads which calls Asterisk holds in the Stas
 from __future__ import annotations
 
 import asyncio
-import inspect
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any, TypeVar, overload
+from typing import Any
 
 import aiohttp
 
 from callcore.ari.client import AriClient
 from callcore.ari.models import Channel
 from harness.stack import Stack
-
-T = TypeVar("T")
-# Between two reads of a polled condition: often enough for a journey, light on the shared machine.
-EVERY = 0.2
-
-
-@overload
-async def eventually(check: Callable[[], Awaitable[T | None]], what: str, *, timeout: float = 20,
-                     detail: Callable[[], object] | None = None, every: float = EVERY) -> T: ...
-
-
-@overload
-async def eventually(check: Callable[[], T | None], what: str, *, timeout: float = 20,
-                     detail: Callable[[], object] | None = None, every: float = EVERY) -> T: ...
-
-
-async def eventually(check: Callable[[], Any], what: str, *, timeout: float = 20,
-                     detail: Callable[[], object] | None = None, every: float = EVERY) -> Any:
-    """Polls ``check`` (plain or async) until it returns something truthy, and returns that.
-
-    At the deadline the test fails naming ``what``, the last value and ``detail()`` (a daemon log's
-    tail, a timeline): a journey that waits for the wrong thing says so instead of hanging.
-    """
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        got = check()
-        value = await got if inspect.isawaitable(got) else got
-        if value:
-            return value
-        if loop.time() >= deadline:
-            extra = f"\n{detail()}" if detail is not None else ""
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}; last: {value!r}{extra}")
-        await asyncio.sleep(every)
-
+from tests.polling import eventually
 
 async def timeline(stack: Stack, call_id: str) -> list[str]:
     """The types of the call's stored events, in timeline order."""
