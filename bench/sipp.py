@@ -2,9 +2,10 @@
 
 The calls are the journeys' SIPp script (``harness.sipp.scenario``): by default the plainest
 caller, INVITE, 200 (its time from the INVITE is response-time measure ``answer``), ACK, then wait
-for the hotline's BYE and answer it. Each call has its own From number. SIPp sends no RTP; the
-SDP points Asterisk's RTP at a UDP socket that is held open and never read, so the packets are
-dropped quietly in the kernel (no ICMP "port unreachable" storm back into Asterisk).
+for the hotline's BYE and answer it. Each call has its own From number. SIPp sends RTP only for the
+steps that say so (keys, ``Speak``); the SDP points Asterisk's RTP at a UDP socket that is held open
+and never read, so the packets are dropped quietly in the kernel (no ICMP "port unreachable" storm
+back into Asterisk).
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ import math
 import os
 import shutil
 import socket
-from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from harness import sipp as scenarios
@@ -85,13 +86,6 @@ def make_realtime(pid: int, priority: int = PHONES_PRIORITY) -> None:
             continue  # the thread ended
 
 
-def realtime_preexec(priority: int) -> Callable[[], None]:
-    """A ``preexec_fn`` that starts the child at SCHED_RR ``priority`` (see ``make_realtime``)."""
-    def preexec() -> None:
-        os.sched_setscheduler(0, os.SCHED_RR, os.sched_param(priority))
-    return preexec
-
-
 async def run_uac(
     target: tuple[str, int], *, service: str, cps: float, calls: int, limit: int, workdir: Path,
     call_timeout_s: float = 30, steps: list[scenarios.Step] | None = None, realtime: int = 0,
@@ -131,7 +125,8 @@ async def run_uac(
         started = loop.time()
         proc = await asyncio.create_subprocess_exec(
             *args, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-            cwd=workdir, preexec_fn=realtime_preexec(realtime) if realtime else None,
+            cwd=workdir,
+            preexec_fn=partial(os.sched_setscheduler, 0, os.SCHED_RR, os.sched_param(realtime)) if realtime else None,
         )
         try:
             out, _ = await proc.communicate()
