@@ -20,6 +20,7 @@ from callcore.queues.models import QueueEntry
 from callcore.routing import blocklist
 from callcore.store.db import Database
 from callcore.tickets.services import NewTicket, TicketService
+from tests.tickets.conftest import TEST_SETTINGS
 
 NUMBER = "13812345678"
 # A Monday in 2026 that is a working day, 10:00 in Beijing.
@@ -35,7 +36,7 @@ PATH = ["route", "welcome", "hours", "main", "complaint", "queue_complaint"]
 async def service(db: Database) -> AsyncIterator[TicketService]:
     async with db.session() as s:
         s.add(Department(id="dep-a", code="a", name="单位a", active=True, contact="dep-a@sms"))
-    yield TicketService(db)
+    yield TicketService(db, TEST_SETTINGS)  # its history goes back beyond the default one-year window
 
 
 async def _ticket(service: TicketService, category: str, received: datetime, *, name: str = "",
