@@ -11,7 +11,6 @@ from typing import cast
 import pytest
 from sqlalchemy import select
 
-import callcore.queues.models  # noqa: F401 - the queues tables (the plugin is not in PLUGINS yet)
 from callcore.accounts.models import AuditEntry, User
 from callcore.ami.client import AmiClient
 from callcore.ami.errors import AmiError, AmiNotConnected

@@ -11,7 +11,6 @@ import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
-import callcore.queues.models  # noqa: F401 - the queues tables (the plugin is not in PLUGINS yet)
 from callcore.accounts.models import AuditEntry, User
 from callcore.api.router import Router
 from callcore.asterisk.render import AGENTS_CONF, sip_md5

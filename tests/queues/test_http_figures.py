@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient
 
-import callcore.queues.models  # noqa: F401  (the agents tables exist in the test schema)
 from callcore.api.router import Router
 from callcore.calls import outcomes as oc
 from callcore.calls.models import Call

@@ -11,7 +11,6 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-import callcore.queues.models  # noqa: F401  (the agents tables exist in the test schema)
 from callcore.calls import outcomes as oc
 from callcore.calls.models import Call
 from callcore.queues import figures as fg
