@@ -65,6 +65,7 @@ from bench.load import (  # noqa: E402
     raise_fd_limit, start_py_spy, stop_py_spy, wait_quiet,
 )
 from callcore.asterisk import process  # noqa: E402
+from callcore.core.errors import Conflict  # noqa: E402
 from callcore.prompts.synth import ensure_prompt, prompt_path  # noqa: E402
 from callcore.queues.estimate import announcement_text  # noqa: E402
 from callcore.queues.speech import agent_intro_text  # noqa: E402
@@ -127,10 +128,17 @@ async def warm_prompts(texts: list[str], sounds_dir: Path, *, parallel: int = 4)
 
 
 async def create_agents(stack: Stack, numbers: list[str]) -> float:
-    """The agents in the store (``Stack.add_agent``, before Asterisk starts: one render reads them all)."""
+    """The agents in the store (``Stack.add_agent``, before Asterisk starts: one render reads them all).
+
+    A ``--database-url`` kept from an earlier run already holds them: the bench stops and says so
+    (its figures would mix two runs' calls) rather than dropping a database it was given."""
     started = time.monotonic()
     for n in numbers:
-        await stack.add_agent(n, f"坐席{n}")
+        try:
+            await stack.add_agent(n, f"坐席{n}")
+        except Conflict as exc:
+            raise SystemExit(f"{stack.settings.database_url} already holds the bench's agents ({exc}): give the bench"
+                             " an empty database (e.g. dropdb and createdb it again)") from None
     return time.monotonic() - started
 
 
