@@ -141,15 +141,16 @@ class TicketService:
         self._deadlines = await Deadlines.load(self.db, self.settings, self.holidays)
 
     async def calendar_warning(self) -> str | None:
-        """For the health output: open tickets whose deadlines reach a year without official holiday data."""
+        """For the health output: open tickets whose deadlines reach a year without official holiday data,
+        and which years those are (the ones their deadlines were counted across, whatever today is)."""
         async with self.db.session() as s:  # ix_tickets_due_unverified: only the flagged rows are read
-            n = await s.scalar(select(func.count()).select_from(Ticket).where(
-                Ticket.due_unverified.is_(True), Ticket.status.in_(sorted(OPEN))))
+            n, first, last = (await s.execute(
+                select(func.count(), func.min(Ticket.received_at), func.max(Ticket.due_date))
+                .where(Ticket.due_unverified.is_(True), Ticket.status.in_(sorted(OPEN))))).one()
         if not n:
             return None
         dl = await self.deadlines()
-        today = local_date(utcnow())
-        years = dl.calendar.uncovered_years(today, date(today.year + 1, 12, 31))
+        years = dl.calendar.uncovered_years(local_date(first), last)
         return (f"{n} open tickets have deadlines in years without official holiday data "
                 f"({', '.join(map(str, years)) or 'see the tickets'}): enter the holidays as calendar overrides")
 

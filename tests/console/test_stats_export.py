@@ -12,7 +12,9 @@ from openpyxl import load_workbook
 
 from callcore.accounts.plugin import AccountsPlugin
 from callcore.console.plugin import ConsolePlugin
+from callcore.store.base import utcnow
 from callcore.store.db import Database
+from callcore.tickets.calendar import local_date
 from callcore.tickets.plugin import TicketsPlugin
 from tests.accounts.staff import staff_api
 from tests.tickets.api import TicketsApi
@@ -32,15 +34,17 @@ async def test_the_s1_file_holds_the_statistics_of_the_period_with_chinese_headi
     await api.act(t["id"], "handler_a", "sign")
     await api.act(t["id"], "handler_a", "reply", reply="已处理", satisfaction="satisfied")
     await api.act(t["id"], "dispatcher", "close")
-    period = "start=2026-01-01&end=2027-12-31"
+    # The year the ticket was received in: the tickets are today's.
+    year = local_date(utcnow()).year
+    period = f"start={year}-01-01&end={year}-12-31"
     _, rows = await api.call("GET", f"/api/v1/stats/departments?{period}", "leader")
 
     r = await api.client.get(f"{EXPORT}?{period}", headers=api.headers["leader"])
     assert r.status == 200
     assert r.headers["Content-Type"].startswith("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    assert r.headers["Content-Disposition"] == 'attachment; filename="s1-20260101-20271231.xlsx"'
+    assert r.headers["Content-Disposition"] == f'attachment; filename="s1-{year}0101-{year}1231.xlsx"'
     sheet = load_workbook(io.BytesIO(await r.read())).active
-    assert sheet is not None and sheet.title == "S-1 2026-01-01至2027-12-31"
+    assert sheet is not None and sheet.title == f"S-1 {year}-01-01至{year}-12-31"
     table = [list(row) for row in sheet.iter_rows(values_only=True)]
     assert table[0][:7] == ["单位", "收件", "签收", "退回", "办结", "按时办结", "按时办结率"]
     assert [row[0] for row in table[1:]] == [row["department"] for row in rows]

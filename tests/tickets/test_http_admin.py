@@ -55,17 +55,18 @@ async def test_stats_endpoint(api: TicketsApi) -> None:
     await api.act(t["id"], "handler_a", "sign")
     await api.act(t["id"], "handler_a", "reply", reply="好", satisfaction="satisfied")
     await api.act(t["id"], "dispatcher", "close")
-    s, rows = await api.call("GET", "/api/v1/stats/departments?start=2026-01-01&end=2027-12-31", "leader")
+    year = local_date(utcnow()).year  # the ticket is today's
+    period = f"start={year}-01-01&end={year}-12-31"
+    s, rows = await api.call("GET", f"/api/v1/stats/departments?{period}", "leader")
     assert s == 200
     a = next(r for r in rows if r["department_id"] == "dep-a")
     assert (a["received"], a["signed"], a["closed"], a["on_time_rate"], a["satisfaction_rate"]) == (1, 1, 1, 1.0, 1.0)
     s, err = await api.call("GET", "/api/v1/stats/departments?start=2026-02-01&end=2026-01-01", "leader")
     assert s == 400
     # Issue 14: a handler reads the own department's figures, and only those.
-    s, rows = await api.call("GET", "/api/v1/stats/departments?start=2026-01-01&end=2027-12-31", "handler_a")
+    s, rows = await api.call("GET", f"/api/v1/stats/departments?{period}", "handler_a")
     assert s == 200 and [r["department_id"] for r in rows] == ["dep-a"] and rows[0]["received"] == 1
-    s, rows = await api.call("GET", "/api/v1/stats/departments?start=2026-01-01&end=2027-12-31&department_id=dep-a",
-                             "handler_a")
+    s, rows = await api.call("GET", f"/api/v1/stats/departments?{period}&department_id=dep-a", "handler_a")
     assert s == 200 and [r["department_id"] for r in rows] == ["dep-a"]
     s, err = await api.call("GET", "/api/v1/stats/departments?start=2026-01-01&end=2026-01-31&department_id=dep-b",
                             "handler_a")
