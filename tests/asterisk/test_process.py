@@ -6,7 +6,6 @@ import asyncio
 import os
 from pathlib import Path
 
-
 from callcore.asterisk import process
 from callcore.asterisk.installation import Installation, record
 

@@ -23,6 +23,7 @@ from callcore.ari.models import Channel
 from harness.stack import Stack
 from tests.polling import eventually
 
+
 async def timeline(stack: Stack, call_id: str) -> list[str]:
     """The types of the call's stored events, in timeline order."""
     return [e["type"] for e in (await stack.call_detail(call_id))["timeline"]]
